@@ -1,0 +1,168 @@
+"""Question file -> per-question results (crash-safe, resumable) -> metrics, report and chart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError, EvalError
+from assistant.eval_io import (
+    RESULTS,
+    answer_from_json,
+    append_record,
+    prepare_results,
+    read_results,
+    write_atomic,
+)
+from assistant.eval_metrics import score_question
+from assistant.eval_questions import EvalQuestion, load_questions
+from assistant.eval_report import compare_summaries, format_comparison, render_markdown, render_png
+from assistant.eval_summary import ScoredRow, build_summary
+from assistant.models import Answer
+
+__all__ = [
+    "AskFn",
+    "EvalQuestion",
+    "compare_summaries",
+    "format_comparison",
+    "load_questions",
+    "run_eval",
+    "summarize_results",
+]
+
+History = list[tuple[str, Answer]]
+AskFn = Callable[[EvalQuestion, History], Answer]
+ProgressFn = Callable[[int, int, EvalQuestion], None]
+
+
+def _history(
+    q: EvalQuestion, by_id: dict[str, EvalQuestion], answers: dict[str, Answer]
+) -> History:
+    """Earlier turns of q's conversation, oldest first (turns that failed are left out)."""
+    turns: History = []
+    seen = {q.id}
+    prev = q.previous
+    while prev is not None and prev in by_id and prev not in seen:
+        seen.add(prev)
+        if prev in answers:
+            turns.append((by_id[prev].question, answers[prev]))
+        prev = by_id[prev].previous
+    return turns[::-1]
+
+
+def _record(
+    q: EvalQuestion, answer: Answer | None, error: str | None, ms: float, top_k: int
+) -> dict[str, Any]:
+    payload = answer.to_json() if answer is not None else None
+    return {
+        "id": q.id,
+        "qtype": q.qtype,
+        "question": asdict(q),
+        "answer": payload,
+        "error": error,
+        "latency_ms": round(ms, 1),
+        "scores": score_question(q, payload, top_k),
+    }
+
+
+def _resumed_answers(
+    records: dict[str, dict[str, Any]], questions: list[EvalQuestion]
+) -> dict[str, Answer]:
+    """Answers of finished questions that a remaining follow-up needs as history."""
+    needed: set[str] = set()
+    by_id = {q.id: q for q in questions}
+    for q in questions:
+        if q.id in records:
+            continue
+        prev = q.previous
+        while prev is not None and prev in by_id and prev not in needed:
+            needed.add(prev)
+            prev = by_id[prev].previous
+    return {
+        k: answer_from_json(records[k]["answer"])
+        for k in needed
+        if records.get(k, {}).get("answer")
+    }
+
+
+def _check(questions: list[EvalQuestion], top_k: int) -> None:
+    if not questions:
+        raise EvalError("No questions to evaluate: check the question file (and --limit)")
+    if top_k < 1:
+        raise EvalError(f"--top-k must be at least 1 (got {top_k})")
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise EvalError(f"Question id {dup!r} appears twice: give every question its own id")
+
+
+def run_eval(
+    questions: list[EvalQuestion],
+    ask: AskFn,
+    out_dir: Path,
+    *,
+    config: dict[str, Any],
+    resume: bool = False,
+    top_k: int,
+    on_progress: ProgressFn | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Ask every question (skipping those already in results.jsonl on resume), then summarise.
+
+    One result line is appended and fsync'd per question; an AssistantError raised by `ask` is
+    recorded as that question's error (asked again on --resume). Returns the summary dict.
+    """
+    _check(questions, top_k)
+    records, warnings = prepare_results(out_dir, resume)
+    for message in warnings:
+        if on_warning is not None:
+            on_warning(message)
+    by_id = {q.id: q for q in questions}
+    answers = _resumed_answers(records, questions)
+    done = sum(q.id in records for q in questions)
+    with open(out_dir / RESULTS, "a", encoding="utf-8") as fh:
+        for q in questions:
+            if q.id in records:
+                continue
+            history = _history(q, by_id, answers)
+            start = time.perf_counter()
+            answer: Answer | None = None
+            error: str | None = None
+            try:
+                answer = ask(q, history)
+            except AssistantError as exc:
+                error = str(exc) or type(exc).__name__
+            elapsed = (time.perf_counter() - start) * 1000
+            append_record(fh, _record(q, answer, error, elapsed, top_k))
+            if answer is not None:
+                answers[q.id] = answer
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(questions), q)
+    return summarize_results(questions, out_dir, config=config, top_k=top_k)
+
+
+def summarize_results(
+    questions: list[EvalQuestion], out_dir: Path, *, config: dict[str, Any], top_k: int
+) -> dict[str, Any]:
+    """Score results.jsonl (these questions, in order); write summary, report and chart."""
+    records = read_results(out_dir / RESULTS)
+    rows = [
+        ScoredRow(
+            question=q,
+            scores=score_question(q, records[q.id].get("answer"), top_k),
+            latency_ms=float(records[q.id].get("latency_ms") or 0.0),
+            error=records[q.id].get("error"),
+        )
+        for q in questions
+        if q.id in records
+    ]
+    summary = build_summary(rows, top_k, {"top_k": top_k, **config})
+    write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(out_dir / "report.md", render_markdown(summary))
+    write_atomic(out_dir / "report.png", render_png(summary))
+    return summary
