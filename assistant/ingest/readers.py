@@ -1,0 +1,213 @@
+"""Plain-text and Markdown readers, plus the shared helpers: dates, titles, ids, metadata lines."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from assistant.models import Article, Skipped
+
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_ISO = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![\d])")
+_MDY = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+_DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.I)
+_DATE_LINE = re.compile(
+    r"^[\s*_]*(?P<key>published|updated|last updated|posted|date|first published"
+    r"|originally published|publication date|published date)(?:\s+on)?[\s*_]*[:\-–—]?\s*"
+    r"(?P<value>.{4,80}?)\s*$",
+    re.I,
+)
+_META_LINE = re.compile(r"^(?P<key>title|source|url|author|by)\s*:\s*(?P<value>\S.{0,300})$", re.I)
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)")
+_ABBREVIATIONS = {
+    *("mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "gov", "sen", "rep", "rev"),
+    *("lt", "col", "capt", "sgt", "cpl", "maj", "inc", "ltd", "co", "corp", "no", "vs", "etc"),
+    *("u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "sept", "jan", "feb", "mar"),
+    *("apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+}
+TITLE_MAX = 300
+
+
+def stable_id(*parts: str) -> str:
+    """16 hex chars of sha1 over the parts (resolved path, url, ...)."""
+    return hashlib.sha1("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def file_id(path: str | Path) -> str:
+    """Stable article id of a file: from its resolved absolute path."""
+    return stable_id(os.path.realpath(path))
+
+
+def _valid(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat() if 1800 <= year <= 2200 else None
+    except ValueError:
+        return None
+
+
+def _from_number(value: float) -> str | None:
+    seconds = value / 1000 if value > 1e11 else value  # epoch milliseconds
+    if not 0 < seconds < 7.3e9:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).date().isoformat()
+
+
+def parse_date(value: object) -> str | None:
+    """YYYY-MM-DD from ISO dates/datetimes, 'July 4, 2024', '4 July 2024', RFC 2822; else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_number(float(value))
+    text = str(value).strip()[:120]
+    if not text:
+        return None
+    match = _ISO.search(text)
+    if match:
+        return _valid(int(match[1]), int(match[2]), int(match[3]))
+    match = _MDY.search(text)
+    if match:
+        return _valid(int(match[3]), _MONTHS[match[1][:3].lower()], int(match[2]))
+    match = _DMY.search(text)
+    if match:
+        return _valid(int(match[3]), _MONTHS[match[2][:3].lower()], int(match[1]))
+    try:
+        return parsedate_to_datetime(text).date().isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def shorten(text: str, limit: int = TITLE_MAX) -> str:
+    """`text` cut at a word boundary to at most `limit` characters (with an ellipsis)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a paragraph (abbreviations and initials do not end it)."""
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[: match.end()]
+        if match.group().startswith("."):
+            words = text[: match.start()].split()
+            last = words[-1].lstrip("(\"“‘'").lower() if words else ""
+            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
+                continue
+        if len(candidate.split()) >= 4:
+            return candidate.strip()
+    return text.strip()
+
+
+def title_from_line(line: str) -> str:
+    """A title from a first line: the line itself, or its first sentence when it is a paragraph."""
+    line = line.strip()
+    if len(line.split()) > 20 or len(line) > 150:
+        line = first_sentence(line)
+    return shorten(line)
+
+
+def take_date_lines(lines: list[str]) -> tuple[list[str], str | None]:
+    """Remove 'Published: ...'/'Updated: ...' lines; the publication date (else the update date)."""
+    kept: list[str] = []
+    published: str | None = None
+    updated: str | None = None
+    for line in lines:
+        match = _DATE_LINE.match(line) if len(line) <= 120 else None
+        found = parse_date(match["value"]) if match else None
+        if match is None or found is None:
+            kept.append(line)
+        elif "updated" in match["key"].lower():
+            updated = updated or found
+        else:
+            published = published or found
+    return kept, published or updated
+
+
+def _take_meta(lines: list[str], meta: dict[str, str], reverse: bool) -> list[str]:
+    """Strip a block of 'Key: value' lines (title/source/url/author) from one end of `lines`."""
+    order = list(reversed(lines)) if reverse else list(lines)
+    while order and (not order[0].strip() or _META_LINE.match(order[0].strip())):
+        match = _META_LINE.match(order.pop(0).strip())
+        if match:
+            key = "author" if match["key"].lower() == "by" else match["key"].lower()
+            meta.setdefault(key, match["value"].strip())
+    return list(reversed(order)) if reverse else order
+
+
+def _article(
+    path: Path, shown: str, title: str, body: str, meta: dict[str, str | None]
+) -> Article | Skipped:
+    body = body.strip()
+    title = shorten(title)
+    if not body or not title:
+        return Skipped(shown, "no text")
+    return Article(
+        id=file_id(path),
+        title=title,
+        source=meta.get("source") or None,
+        url=meta.get("url") or None,
+        author=meta.get("author") or None,
+        published_at=meta.get("date"),
+        path=shown,
+        text=body,
+    )
+
+
+def read_txt(path: Path, shown: str, text: str) -> Article | Skipped:
+    """A .txt article: the first line (or its first sentence) is the title; dates are metadata."""
+    meta: dict[str, str] = {}
+    lines, published = take_date_lines(text.split("\n"))
+    lines = _take_meta(_take_meta(lines, meta, False), meta, True)
+    body = "\n".join(lines).strip()
+    first = next((line for line in lines if line.strip()), "")
+    title = meta.get("title") or title_from_line(first)
+    return _article(path, shown, title, body, {**meta, "date": published})
+
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+_MD_KEYS = {
+    "title": "title", "headline": "title", "date": "date", "published": "date",
+    "published_at": "date", "pubdate": "date", "source": "source", "site": "source",
+    "publisher": "source", "url": "url", "link": "url", "author": "author", "authors": "author",
+    "byline": "author",
+}  # fmt: skip
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Tiny YAML-ish front matter parser: `key: value` lines between --- fences."""
+    match = _FRONT.match(text)
+    if not match:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in match[1].split("\n"):
+        kv = _KEY.match(line)
+        if kv and kv[1].lower() in _MD_KEYS and kv[2]:
+            value = kv[2].strip().strip("[]").strip().strip("\"'").strip()
+            meta.setdefault(_MD_KEYS[kv[1].lower()], value)
+    return meta, text[match.end() :]
+
+
+def read_md(path: Path, shown: str, text: str) -> Article | Skipped:
+    """A Markdown article: front matter, else the first '# heading', else the first line."""
+    meta, body = front_matter(text)
+    lines, published = take_date_lines(body.split("\n"))
+    body = "\n".join(lines).strip()
+    title = meta.get("title")
+    if not title:
+        heading = _H1.search(body)
+        first = next((line for line in lines if line.strip()), "")
+        title = heading[1] if heading else title_from_line(first.lstrip("#").strip())
+    date_value = parse_date(meta["date"]) if meta.get("date") else published
+    return _article(path, shown, title, body, {**meta, "date": date_value})
