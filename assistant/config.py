@@ -13,10 +13,10 @@ from assistant.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _field(env: str, default: Any, help: str) -> Any:
+def _field(env: str, default: Any, help: str, secret: bool = False) -> Any:
     from dataclasses import field
 
-    return field(default=default, metadata={"env": env, "help": help})
+    return field(default=default, repr=not secret, metadata={"env": env, "help": help})
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class Settings:
         "ASSISTANT_CHROMA_URL", None, "URL of a Chroma server (chroma run); replaces the local store."
     )
     chroma_auth_token: str | None = _field(
-        "ASSISTANT_CHROMA_AUTH_TOKEN", None, "Token sent to the Chroma server (never printed)."
+        "ASSISTANT_CHROMA_AUTH_TOKEN", None, "Token sent to the Chroma server (never printed).",
+        secret=True,
     )
     chroma_auth_header: str = _field(
         "ASSISTANT_CHROMA_AUTH_HEADER",
@@ -68,7 +69,7 @@ class Settings:
     )
     max_depth: int = _field("ASSISTANT_MAX_DEPTH", 64, "Deepest folder level read by ingest.")
     openai_api_key: str | None = _field(
-        "OPENAI_API_KEY", None, "API key for the LLM (never printed or logged)."
+        "OPENAI_API_KEY", None, "API key for the LLM (never printed or logged).", secret=True
     )
     openai_base_url: str | None = _field(
         "OPENAI_BASE_URL",

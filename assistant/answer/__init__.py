@@ -1,0 +1,1 @@
+"""Grounded answers: the LLM path, the offline extractive path, citation checking, refusal."""

@@ -1,0 +1,144 @@
+"""Chat follow-ups made standalone questions (by the LLM, or offline by carrying key terms)."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.config import Settings
+from assistant.llm import ChatClient
+from assistant.prompts import load_messages
+
+MAX_TURNS = 3  # previous turns shown to the model
+MAX_ANSWER_CHARS = 300
+MAX_TERMS = 8
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_CONNECTORS = re.compile(
+    r"^\s*(?:and|but|so|also|then|ok|okay|plus|or|what about|how about|what else|anything else)\b",
+    re.IGNORECASE,
+)
+_LEADING = re.compile(r"^\s*(?:and|but|so|also|then|ok|okay|plus)\b[\s,]*", re.IGNORECASE)
+_PRONOUNS = frozenset(
+    _words("he she it they them him her his hers its their theirs this that these those there")
+)
+_QUESTION_WORDS = frozenset(
+    _words(
+        "who whom whose what which when where why how did does do is are was were will would "
+        "can could should has have had"
+    )
+)
+_STOPWORDS = (
+    _QUESTION_WORDS
+    | _PRONOUNS
+    | frozenset(
+        _words(
+            "a an the of in on at to for from by with and or but as be been being not no about "
+            "into after before over than then also i you we me my our your tell say said says"
+        )
+    )
+)
+_PREFIX = re.compile(r"^(?:standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+
+
+def rewrite_followup(
+    history: list[tuple[str, str]],
+    question: str,
+    client: ChatClient | None,
+    *,
+    settings: Settings | None = None,
+) -> str:
+    """The question made standalone from history [(question, answer), ...].
+
+    With a client the model rewrites it (LLMError propagates: then call again with client=None).
+    Offline, a question that looks like a follow-up gets the previous question's key terms;
+    a standalone question comes back unchanged. Pass the rewritten (standalone) previous
+    questions in `history` so that chains of follow-ups keep their subject.
+    """
+    if not history or not question.strip():
+        return question
+    if client is None:
+        return offline_rewrite(history, question)
+    messages = load_messages(
+        settings or Settings(), "rewrite",
+        history=format_history(history), question=question.strip(),
+    )
+    result = client.complete(messages, max_tokens=120)
+    line = _first_line(result.text)
+    if not line or len(line) > 3 * len(question) + 300:
+        return offline_rewrite(history, question)
+    return line
+
+
+def format_history(history: list[tuple[str, str]]) -> str:
+    """The last turns as "User: ..." / "Assistant: ..." lines (answers shortened, no markers)."""
+    lines = []
+    for asked, answered in history[-MAX_TURNS:]:
+        text = " ".join(re.sub(r"\[\d+\]", "", answered).split())
+        if len(text) > MAX_ANSWER_CHARS:
+            text = text[: MAX_ANSWER_CHARS - 1].rstrip() + "…"
+        lines += [f"User: {' '.join(asked.split())}", f"Assistant: {text}"]
+    return "\n".join(lines)
+
+
+def looks_like_followup(question: str) -> bool:
+    """Starts with And / What about / ..., is very short, or leans on a pronoun without naming
+    anything of its own."""
+    words = re.findall(r"[\w'’-]+", question)
+    if _CONNECTORS.match(question) or len(words) <= 2:
+        return True
+    has_pronoun = any(w.lower() in _PRONOUNS for w in words)
+    return has_pronoun and not _named_entities(words)
+
+
+def offline_rewrite(history: list[tuple[str, str]], question: str) -> str:
+    """The follow-up with the previous question's key terms carried over, e.g.
+    "And who represented India?" -> "Who represented India? (SCO summit Kazakhstan)"."""
+    if not history or not looks_like_followup(question):
+        return question
+    own = {w.casefold() for w in re.findall(r"[\w'’-]+", question)}
+    terms = [t for t in key_terms(history[-1][0]) if t.casefold() not in own]
+    if not terms:
+        return question
+    core = _LEADING.sub("", question.strip()) or question.strip()
+    core = core[0].upper() + core[1:]
+    return f"{core} ({' '.join(terms[:MAX_TERMS])})"
+
+
+def key_terms(text: str) -> list[str]:
+    """Content words of `text` in order, names first kept as written, without duplicates."""
+    words = re.findall(r"[\w'’-]+", text)
+    terms: list[str] = []
+    for word in words:
+        clean = word.strip("'’-")
+        if clean and clean.casefold() not in _STOPWORDS and clean.casefold() not in (
+            t.casefold() for t in terms
+        ):
+            terms.append(clean)
+    names = [t for t in terms if _is_name(t)]
+    return names + [t for t in terms if not _is_name(t)]
+
+
+def _named_entities(words: list[str]) -> list[str]:
+    """Capitalised words after the first, acronyms and numbers: what a question names itself."""
+    return [
+        w for i, w in enumerate(words)
+        if w != "I" and (_is_name(w) and (i > 0 or w.isupper() or w.lower() not in _STOPWORDS)
+                         or w.isdigit())
+    ]
+
+
+def _is_name(word: str) -> bool:
+    return word[:1].isupper() or (len(word) > 1 and word.isupper()) or word.isdigit()
+
+
+def _first_line(text: str) -> str:
+    for line in _THINK.sub("", text).splitlines():
+        line = _PREFIX.sub("", line.strip()).strip().strip("\"“”'").strip()
+        if line:
+            return line
+    return ""

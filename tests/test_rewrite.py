@@ -1,0 +1,79 @@
+"""Chat follow-ups: LLM rewrite over real HTTP, offline rewrite by carrying key terms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openai_server import OpenAIServer, openai_server_fixture  # noqa: F401
+
+from assistant.answer.rewrite import looks_like_followup, offline_rewrite, rewrite_followup
+from assistant.config import Settings, load_settings
+from assistant.errors import LLMError
+from assistant.llm import OpenAIChatClient, make_chat_client
+
+HISTORY = [("Which country joined the SCO at its summit in Kazakhstan?",
+            "Belarus joined the SCO on Thursday [1].")]
+FOLLOW_UP = "And who represented India?"
+
+
+def client_for(server: OpenAIServer) -> tuple[OpenAIChatClient, Settings]:
+    settings = load_settings({"openai_base_url": server.base_url, "llm_timeout": 1.0,
+                              "llm_retries": 0}, environ={}, dotenv_path=Path("/no/.env"))
+    return make_chat_client(settings), settings
+
+
+def test_offline_follow_up_carries_previous_key_terms() -> None:
+    rewritten = offline_rewrite(HISTORY, FOLLOW_UP)
+    assert rewritten.startswith("Who represented India?")
+    for term in ("SCO", "Kazakhstan", "summit"):
+        assert term in rewritten
+    assert rewrite_followup(HISTORY, FOLLOW_UP, None) == rewritten
+
+
+@pytest.mark.parametrize("question", [
+    "Who represented India at the SCO summit?",
+    "What did Xi Jinping say about chip exports?",
+    "How many nations does the Belt and Road Initiative include?",
+])
+def test_standalone_questions_are_unchanged(question: str) -> None:
+    assert not looks_like_followup(question)
+    assert offline_rewrite(HISTORY, question) == question
+
+
+@pytest.mark.parametrize("question", ["What about Pakistan?", "Why did they join?",
+                                      "When was it founded?", "Who?"])
+def test_follow_up_shapes_are_detected(question: str) -> None:
+    assert looks_like_followup(question)
+    assert "SCO" in offline_rewrite(HISTORY, question)
+
+
+def test_no_history_means_no_rewrite(openai_server: OpenAIServer) -> None:
+    client, _ = client_for(openai_server)
+    assert rewrite_followup([], FOLLOW_UP, client) == FOLLOW_UP
+    assert openai_server.chat_requests == []
+
+
+def test_llm_rewrites_with_the_conversation(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(text='Standalone question: "Who represented India at the 2024 SCO '
+                               'summit in Kazakhstan?"\n')
+    client, settings = client_for(openai_server)
+    rewritten = rewrite_followup(HISTORY, FOLLOW_UP, client, settings=settings)
+    assert rewritten == "Who represented India at the 2024 SCO summit in Kazakhstan?"
+    sent = "\n".join(m["content"] for m in openai_server.chat_requests[0].json["messages"])
+    assert HISTORY[0][0] in sent and FOLLOW_UP in sent
+    assert "Belarus joined the SCO on Thursday" in sent and "[1]" not in sent
+
+
+def test_llm_empty_rewrite_falls_back_offline(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(text="   ")
+    client, settings = client_for(openai_server)
+    assert rewrite_followup(HISTORY, FOLLOW_UP, client, settings=settings) == offline_rewrite(
+        HISTORY, FOLLOW_UP)
+
+
+def test_llm_failure_propagates_for_the_caller_to_fall_back(openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(status=500)
+    client, settings = client_for(openai_server)
+    with pytest.raises(LLMError, match="HTTP 500"):
+        rewrite_followup(HISTORY, FOLLOW_UP, client, settings=settings)
