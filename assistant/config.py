@@ -54,6 +54,9 @@ class Settings:
         "~/.cache/assistant, else inside the store).",
     )
     top_k: int = _field("ASSISTANT_TOP_K", 5, "Passages retrieved per question.")
+    retrieval: str = _field(
+        "ASSISTANT_RETRIEVAL", "hybrid", "Retrieval: hybrid (BM25 + dense, fused), dense or lexical."
+    )
     chunk_tokens: int = _field("ASSISTANT_CHUNK_TOKENS", 256, "Target chunk size in tokens.")
     chunk_overlap: int = _field("ASSISTANT_CHUNK_OVERLAP", 32, "Token overlap between chunks.")
     min_score: float = _field(
@@ -112,7 +115,9 @@ def _convert(name: str, raw: str, default: Any) -> Any:
             return raw.strip().lower() in ("1", "true", "yes", "on")
         return target(raw)
     except ValueError as exc:
-        raise ConfigError(f"Setting {name} has an invalid value {raw!r}: fix it in .env or the environment") from exc
+        raise ConfigError(
+            f"Setting {name} has an invalid value {raw!r}: fix it in .env or the environment"
+        ) from exc
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

@@ -1,0 +1,138 @@
+"""build_app(settings): the ONE place where the store, embedder, manifest and LLM client are made."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import Settings
+from assistant.errors import StoreBusyError
+
+if TYPE_CHECKING:
+    from assistant.embeddings import Embedder
+    from assistant.lexical import LexicalIndex
+    from assistant.llm import ChatClient
+    from assistant.manifest import Manifest
+    from assistant.retrieve import Retriever
+    from assistant.store import ChromaStore
+
+
+def _offline_environment() -> None:
+    """Point tiktoken at llama-index's bundled encodings and keep Chroma's telemetry off."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec and spec.origin:
+            cache = Path(spec.origin).parent / "_static" / "tiktoken_cache"
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+@dataclass
+class App:
+    """Lazily built collaborators for one settings object."""
+
+    settings: Settings
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.settings.store)
+
+    @property
+    def embedder(self) -> Embedder:
+        if "embedder" not in self._cache:
+            from assistant.embeddings import CachedEmbedder, EmbedCache, make_embedder
+
+            raw = make_embedder(self.settings)
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            cache = EmbedCache(self.state_dir / "embed_cache.sqlite3")
+            self._cache["embedder"] = CachedEmbedder(raw, cache)
+        return self._cache["embedder"]  # type: ignore[no-any-return]
+
+    @property
+    def store(self) -> ChromaStore:
+        if "store" not in self._cache:
+            from assistant.store import ChromaStore
+
+            emb = self.embedder
+            self._cache["store"] = ChromaStore(self.settings, emb.name, emb.dim)
+        return self._cache["store"]  # type: ignore[no-any-return]
+
+    @property
+    def manifest(self) -> Manifest:
+        if "manifest" not in self._cache:
+            from assistant.manifest import Manifest
+
+            self._cache["manifest"] = Manifest(self.state_dir / "manifest.sqlite3")
+        return self._cache["manifest"]  # type: ignore[no-any-return]
+
+    def lexical(self) -> LexicalIndex:
+        from assistant.lexical import load_lexical
+
+        current = self._cache.get("lexical")
+        if current is None or current.generation != self.manifest.generation():
+            self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / "bm25")
+        return self._cache["lexical"]  # type: ignore[no-any-return]
+
+    @property
+    def retriever(self) -> Retriever:
+        if "retriever" not in self._cache:
+            from assistant.retrieve import Retriever
+
+            self._cache["retriever"] = Retriever(self)
+        return self._cache["retriever"]  # type: ignore[no-any-return]
+
+    @property
+    def chat_client(self) -> ChatClient | None:
+        if not self.settings.llm_enabled:
+            return None
+        if "chat" not in self._cache:
+            from assistant.llm import make_chat_client
+
+            self._cache["chat"] = make_chat_client(self.settings)
+        return self._cache["chat"]  # type: ignore[no-any-return]
+
+    def is_empty(self) -> bool:
+        """True when nothing was ever ingested into this store."""
+        return self.manifest.counts()["articles"] == 0 and self.store.count() == 0
+
+    @contextmanager
+    def writer_lock(self, wait: bool = True,
+                    on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """One writer per store across processes; readers never take it."""
+        from filelock import FileLock, Timeout
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.state_dir / "write.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if not wait:
+                raise StoreBusyError(
+                    f"Another ingest is writing to {self.state_dir}: wait for it to finish "
+                    "(or run this again without --no-wait to queue behind it)"
+                ) from None
+            if on_wait:
+                on_wait()
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        manifest = self._cache.pop("manifest", None)
+        if manifest is not None:
+            manifest.close()
+
+
+def build_app(settings: Settings) -> App:
+    """Make the app for these settings (nothing heavy is loaded until used)."""
+    _offline_environment()
+    return App(settings)

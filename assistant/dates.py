@@ -1,0 +1,128 @@
+"""Dates in questions and articles: windows ("in 2024", "last week"), and "on Thursday" resolved."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+MONTHS["sept"] = 9
+WEEKDAYS = [d.lower() for d in calendar.day_name]
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEAR_CUE = r"(?:in|during|of|since|from|by|until|through|throughout|for|early|late|mid)"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A soft date preference taken from the question."""
+
+    start: dt.date
+    end: dt.date
+    phrase: str
+
+    def as_iso(self) -> tuple[str, str]:
+        return (self.start.isoformat(), self.end.isoformat())
+
+
+def parse_date(text: str) -> dt.date:
+    """An ISO date (YYYY-MM-DD, YYYY/MM/DD, or an ISO datetime); ValueError otherwise."""
+    t = text.strip().replace("/", "-")[:10]
+    return dt.date.fromisoformat(t)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _relative_window(q: str, ref: dt.date) -> Window | None:
+    rules: list[tuple[str, int, int]] = [
+        (r"\byesterday\b", 1, 1), (r"\btoday\b|\bthis morning\b|\btonight\b", 0, 0),
+        (r"\bthis week\b", 6, 0), (r"\blast week\b|\bpast week\b", 13, 0),
+        (r"\blast weekend\b", 9, 0), (r"\bthis month\b|\bpast month\b", 30, 0),
+        (r"\blast month\b", 62, 0), (r"\bthis year\b|\bpast year\b", 365, 0),
+    ]
+    for pattern, back, fwd in rules:
+        m = re.search(pattern, q, re.I)
+        if m:
+            return Window(ref - dt.timedelta(days=back), ref - dt.timedelta(days=fwd), m.group(0))
+    m = re.search(r"\blast year\b", q, re.I)
+    if m:
+        return Window(dt.date(ref.year - 1, 1, 1), dt.date(ref.year - 1, 12, 31), m.group(0))
+    return None
+
+
+def question_window(question: str, ref: dt.date) -> Window | None:
+    """The date window a question talks about, relative to `ref` (the as-of date or today)."""
+    q = question
+    m = re.search(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", q, re.I)
+    if m:
+        try:
+            day = dt.date(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+            return Window(day, day + dt.timedelta(days=1), m.group(0))
+        except ValueError:
+            pass
+    m = re.search(rf"\b({_MONTH_RE})\.?,?\s+(?:of\s+)?((?:19|20)\d\d)\b", q, re.I)
+    if m:
+        year, month = int(m.group(2)), MONTHS[m.group(1).lower()]
+        return Window(dt.date(year, month, 1), _month_end(year, month), m.group(0))
+    m = re.search(rf"\b{_YEAR_CUE}\s+((?:19|20)\d\d)\b", q, re.I)
+    if m:
+        year = int(m.group(1))
+        return Window(dt.date(year, 1, 1), dt.date(year, 12, 31), m.group(0))
+    m = re.search(r"\b((?:19|20)\d\d)(?:'s)?\s+(?:election|elections|summit|world cup|olympics|"
+                  r"midterms?|budget|season|championship|census)\b", q, re.I)
+    if m:
+        year = int(m.group(1))
+        return Window(dt.date(year, 1, 1), dt.date(year, 12, 31), m.group(0))
+    return _relative_window(q, ref)
+
+
+def weekday_before(weekday: str, published: dt.date) -> dt.date:
+    """The date of the named weekday on or before the publication date (news usage)."""
+    target = WEEKDAYS.index(weekday.lower())
+    back = (published.weekday() - target) % 7
+    return published - dt.timedelta(days=back)
+
+
+def human_date(d: dt.date) -> str:
+    """4 July 2024."""
+    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
+
+
+def resolve_relative(sentence: str, published_at: str | None) -> str | None:
+    """'on Thursday' in an article of 2024-07-04 -> 'on Thursday (4 July 2024)'; None if nothing to do."""
+    if not published_at:
+        return None
+    try:
+        pub = parse_date(published_at)
+    except ValueError:
+        return None
+    days = "|".join(WEEKDAYS)
+    changed = False
+
+    def weekday(m: re.Match[str]) -> str:
+        nonlocal changed
+        changed = True
+        return f"{m.group(0)} ({human_date(weekday_before(m.group(1), pub))})"
+
+    def relday(m: re.Match[str]) -> str:
+        nonlocal changed
+        changed = True
+        offset = {"yesterday": 1, "today": 0}[m.group(0).lower()]
+        return f"{m.group(0)} ({human_date(pub - dt.timedelta(days=offset))})"
+
+    out = re.sub(rf"\b(?:on|last|this)\s+({days})\b", weekday, sentence, flags=re.I)
+    out = re.sub(r"\b(?:yesterday|today)\b", relday, out, flags=re.I)
+    return out if changed else None
+
+
+def relative_mentions(sentence: str, published_at: str | None) -> list[tuple[str, str]]:
+    """[('on Thursday', '4 July 2024'), ...]: relative day phrases resolved against the date."""
+    resolved = resolve_relative(sentence, published_at)
+    if resolved is None:
+        return []
+    return re.findall(r"(\b(?:on|last|this)\s+\w+day|\byesterday|\btoday)\s+\((\d{1,2} \w+ \d{4})\)",
+                      resolved, flags=re.I)

@@ -1,0 +1,105 @@
+"""The BM25 index beside the store, rebuilt from the manifest whenever its generation moves."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.manifest import Manifest
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
+    """Lower-cased, stop-worded, stemmed word tokens (bm25s' scikit-learn style pattern)."""
+    import bm25s
+
+    out = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False,
+                         show_progress=False)
+    return [list(t) for t in out]
+
+
+@dataclass
+class LexicalIndex:
+    """A loaded BM25 index: chunk ids, their publication days and sources, and the scorer."""
+
+    generation: int
+    ids: list[str]
+    days: np.ndarray
+    sources: list[str]
+    bm25: Any
+    stemmer: Any
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = tokenize([query], self.stemmer)[0]
+        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        if not known or not self.ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+
+
+def _build(manifest: Manifest, folder: Path, generation: int) -> None:
+    import bm25s
+
+    ids: list[str] = []
+    days: list[int] = []
+    sources: list[str] = []
+    corpus: list[list[str]] = []
+    stemmer = _stemmer()
+    for rows in manifest.iter_chunks():
+        texts = [f"{r[3] or ''}\n{r[2]}" for r in rows]
+        corpus.extend(tokenize(texts, stemmer))
+        ids.extend(str(r[0]) for r in rows)
+        sources.extend(str(r[4] or "") for r in rows)
+        days.extend(int(r[5]) for r in rows)
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if corpus:
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        bm25.save(str(tmp))
+    np.save(tmp / "days.npy", np.asarray(days, dtype=np.int32))
+    (tmp / "meta.json").write_text(
+        json.dumps({"generation": generation, "ids": ids, "sources": sources}), "utf-8"
+    )
+    old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load(folder: Path) -> LexicalIndex | None:
+    import bm25s
+
+    try:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        days = np.load(folder / "days.npy")
+        bm25 = bm25s.BM25.load(str(folder)) if meta["ids"] else None
+    except (OSError, ValueError, KeyError):
+        return None
+    return LexicalIndex(int(meta["generation"]), list(meta["ids"]), days, list(meta["sources"]),
+                        bm25, _stemmer())
+
+
+def load_lexical(manifest: Manifest, folder: Path) -> LexicalIndex:
+    """The BM25 index for the manifest's current generation, rebuilding it when stale or damaged."""
+    generation = manifest.generation()
+    index = _load(folder)
+    if index is None or index.generation != generation:
+        _build(manifest, folder, generation)
+        index = _load(folder)
+    if index is None:
+        raise OSError(f"cannot build the lexical index in {folder}")
+    return index

@@ -1,0 +1,156 @@
+"""The manifest: what is indexed (files, articles, chunk texts) in one SQLite file beside the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assistant.models import Article, Chunk
+from assistant.store import day_number
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+  article_id TEXT PRIMARY KEY, file_path TEXT NOT NULL, content_hash TEXT NOT NULL,
+  title TEXT, source TEXT, url TEXT, published_at TEXT, path TEXT);
+CREATE INDEX IF NOT EXISTS articles_file ON articles(file_path);
+CREATE TABLE IF NOT EXISTS chunks (
+  chunk_id TEXT PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL,
+  title TEXT, source TEXT, url TEXT, author TEXT, path TEXT, published_at TEXT,
+  published_day INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+"""
+
+
+class Manifest:
+    """SQLite (WAL) record of indexed files, articles and chunks; the source of truth for sync."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation", "0"))
+
+    def bump_generation(self) -> None:
+        self.set_meta("generation", str(self.generation() + 1))
+
+    # -- files ----------------------------------------------------------------------------
+    def file_state(self, path: str) -> tuple[int, int] | None:
+        row = self.db.execute("SELECT size, mtime_ns FROM files WHERE path=?", (path,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def set_file_state(self, path: str, size: int, mtime_ns: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns) VALUES (?, ?, ?)",
+            (path, size, mtime_ns),
+        )
+
+    def files(self) -> dict[str, tuple[int, int]]:
+        rows = self.db.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        return {str(p): (int(s), int(m)) for p, s, m in rows}
+
+    def forget_file(self, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path=?", (path,))
+
+    # -- articles and chunks --------------------------------------------------------------
+    def article_hash(self, article_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT content_hash FROM articles WHERE article_id=?", (article_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def article_ids_for_file(self, file_path: str) -> set[str]:
+        rows = self.db.execute("SELECT article_id FROM articles WHERE file_path=?", (file_path,))
+        return {str(r[0]) for r in rows}
+
+    def article_files(self) -> dict[str, str]:
+        rows = self.db.execute("SELECT article_id, file_path FROM articles").fetchall()
+        return {str(a): str(f) for a, f in rows}
+
+    def chunk_ids(self, article_id: str | None = None) -> set[str]:
+        if article_id is None:
+            rows = self.db.execute("SELECT chunk_id FROM chunks")
+        else:
+            rows = self.db.execute("SELECT chunk_id FROM chunks WHERE article_id=?", (article_id,))
+        return {str(r[0]) for r in rows}
+
+    def put_article(self, article: Article, file_path: str, content_hash: str,
+                    chunks: Sequence[Chunk]) -> None:
+        """Replace an article's row and chunk rows (call inside a transaction)."""
+        self.db.execute("DELETE FROM chunks WHERE article_id=?", (article.id,))
+        self.db.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.id, file_path, content_hash, article.title, article.source, article.url,
+             article.published_at, article.path),
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (c.id, c.article_id, c.index, c.text, c.title, c.source, c.url, c.author, c.path,
+                 c.published_at, day_number(c.published_at))
+                for c in chunks
+            ],
+        )
+
+    def remove_articles(self, article_ids: Iterable[str]) -> None:
+        for aid in article_ids:
+            self.db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
+            self.db.execute("DELETE FROM articles WHERE article_id=?", (aid,))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+            for t in ("files", "articles", "chunks")
+        }
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
+        """(chunk_id, article_id, text, title, source, published_day) rows, in stable id order."""
+        cur = self.db.execute(
+            "SELECT chunk_id, article_id, text, title, source, published_day FROM chunks "
+            "ORDER BY chunk_id"
+        )
+        while rows := cur.fetchmany(batch):
+            yield rows
+
+    def chunk_rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Full rows for the given chunk ids."""
+        out: dict[str, dict[str, Any]] = {}
+        cols = ("chunk_id", "article_id", "idx", "text", "title", "source", "url", "author",
+                "path", "published_at", "published_day")
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"SELECT * FROM chunks WHERE chunk_id IN ({marks})", part):
+                out[str(row[0])] = dict(zip(cols, row, strict=True))
+        return out

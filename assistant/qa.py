@@ -1,0 +1,160 @@
+"""Ask one question: rewrite follow-ups, retrieve, answer (LLM or offline), report honestly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.app import App
+from assistant.errors import InputError, LLMError
+from assistant.models import Answer, Passage, Skipped
+
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """Per-question options shared by ask, chat and eval."""
+
+    top_k: int = 5
+    as_of: dt.date | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    source: str | None = None
+    no_llm: bool = False
+    choices: tuple[str, ...] | None = None
+    check_stale: bool = True
+
+
+@dataclass
+class Turn:
+    """One exchange of a conversation (for follow-up rewriting)."""
+
+    question: str
+    answer: Answer
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+
+def ensure_indexed(app: App, notice: Notice) -> None:
+    """On a store that never saw an ingest, index the seed articles first and say so."""
+    if not app.is_empty():
+        return
+    from assistant.indexer import Indexer
+
+    seeds = Path(app.settings.seeds_dir)
+    if not seeds.exists():
+        raise InputError("No articles indexed yet: run `assistant ingest PATH` first")
+    notice(f"No articles indexed yet: indexing {seeds} first.")
+    with app.writer_lock(on_wait=lambda: notice("Waiting for another ingest to finish...")):
+        if app.is_empty():
+            Indexer(app).run([seeds])
+
+
+def key_notice(app: App) -> list[str]:
+    """Say so when the API key goes to a server other than OpenAI's (never silently)."""
+    from urllib.parse import urlparse
+
+    s = app.settings
+    host = urlparse(s.openai_base_url or "").hostname
+    if s.openai_api_key and host and host != "api.openai.com":
+        return [f"OPENAI_API_KEY is sent to {host} (OPENAI_BASE_URL); unset it if that server "
+                "needs no key"]
+    return []
+
+
+def stale_files(app: App) -> list[str]:
+    """Indexed files that changed or vanished since the last ingest."""
+    out: list[str] = []
+    for path, (size, mtime) in app.manifest.files().items():
+        try:
+            st = Path(path).stat()
+        except OSError:
+            out.append(path)
+            continue
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            out.append(path)
+    return out
+
+
+def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: np.ndarray,
+             choices: tuple[str, ...] | None) -> Answer:
+    from assistant.answer.extractive import answer_extractive
+    from assistant.answer.short import pick_choice, short_answer
+
+    ans = answer_extractive(question, retrieval_passages, qvec, app.embedder,
+                            app.settings.min_score, short_answer=short_answer)
+    if choices:
+        ans.choice_index = pick_choice(question, list(choices), retrieval_passages, qvec,
+                                       app.embedder)
+    return ans
+
+
+def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, str]] | None = None,
+        on_token: Callable[[str], None] | None = None, notice: Notice | None = None) -> Answer:
+    """Answer one question from the indexed articles."""
+    from assistant.retrieve import Query
+
+    question = question.strip()
+    if not question:
+        raise InputError("The question is empty: ask something, e.g. assistant ask \"Who joined the SCO?\"")
+    t0 = time.perf_counter()
+    client = None if opts.no_llm else app.chat_client
+    warnings: list[str] = key_notice(app) if client is not None else []
+    standalone = question
+    if history:
+        from assistant.answer.rewrite import rewrite_followup
+
+        try:
+            standalone = rewrite_followup(history, question, client, settings=app.settings)
+        except LLMError as exc:
+            warnings.append(f"{exc} Showing the offline answer instead.")
+            if notice:
+                notice(str(exc))
+            client = None  # the service just failed: do not make the user wait for it twice
+            standalone = rewrite_followup(history, question, None, settings=app.settings)
+    q = Query(standalone, opts.top_k, opts.as_of, opts.since, opts.until, opts.source,
+              mode=app.settings.retrieval)
+    retrieval = app.retriever.retrieve(q)
+    t1 = time.perf_counter()
+    answer: Answer | None = None
+    if client is not None and retrieval.passages:
+        from assistant.answer.llm_answer import answer_with_llm
+
+        try:
+            answer = answer_with_llm(standalone, retrieval.passages, client, app.settings,
+                                     on_token=on_token, choices=list(opts.choices or []) or None,
+                                     as_of=opts.as_of.isoformat() if opts.as_of else None)
+        except LLMError as exc:
+            warnings.append(f"{exc} Showing the offline answer instead.")
+            if notice:
+                notice(str(exc))
+    if answer is None:
+        answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices)
+    answer.question = question
+    answer.warnings = warnings + answer.warnings
+    if opts.check_stale:
+        changed = stale_files(app)
+        if changed:
+            answer.warnings.append(
+                f"{len(changed)} indexed file(s) changed since the last ingest (e.g. {changed[0]}): "
+                "run `assistant ingest` again"
+            )
+    if standalone != question:
+        answer.rewritten_question = standalone
+    if retrieval.window is not None:
+        answer.date_window = retrieval.window.as_iso()
+    answer.as_of = opts.as_of.isoformat() if opts.as_of else None
+    answer.timings_ms = {**retrieval.timings_ms, "retrieve": (t1 - t0) * 1000,
+                         "answer": (time.perf_counter() - t1) * 1000,
+                         "total": (time.perf_counter() - t0) * 1000}
+    return answer
+
+
+def skipped_summary(skipped: list[Skipped]) -> list[str]:
+    """One line per skipped file."""
+    return [f"skipped {s.path}: {s.reason}" for s in skipped]

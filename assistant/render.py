@@ -1,0 +1,88 @@
+"""Terminal rendering of answers and reports; every string from articles or models is sanitised."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.models import Answer, Passage
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)[^)]*\)")
+
+
+def sanitize(text: str, keep_newlines: bool = True) -> str:
+    """Remove terminal escape sequences and control characters (newline and tab kept)."""
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text if keep_newlines else text.replace("\n", " ")
+
+
+def strip_offsource_links(text: str, allowed_urls: set[str]) -> str:
+    """Markdown images are dropped; links survive only when they point at a cited article."""
+    text = _MD_IMAGE.sub(lambda m: f"[image removed: {m.group(1)}]" if m.group(1) else "", text)
+    return _MD_LINK.sub(
+        lambda m: m.group(0) if m.group(2) in allowed_urls else m.group(1), text
+    )
+
+
+def source_line(n: int | str, title: str, source: str | None, published_at: str | None,
+                where: str) -> str:
+    """' [1] Title — outlet — published 2024-07-04 — path-or-url'."""
+    parts = [sanitize(title, False)]
+    if source:
+        parts.append(sanitize(source, False))
+    parts.append(f"published {published_at}" if published_at else "date unknown")
+    parts.append(sanitize(where, False))
+    return f" [{n}] " + " — ".join(parts)
+
+
+def render_sources(answer: Answer) -> str:
+    """The 'Sources' block: cited articles only (with 'also reported by')."""
+    if not answer.citations:
+        return ""
+    by_n = {p.n: p for p in answer.passages}
+    lines = ["", "", "Sources"]
+    groups: dict[str, list[int]] = {}
+    for c in answer.citations:
+        groups.setdefault(c.article_id, []).append(c.n)
+    for c in answer.citations:
+        numbers = groups.pop(c.article_id, None)
+        if numbers is None:
+            continue
+        label = ", ".join(str(n) for n in numbers)
+        lines.append(source_line(label, c.title, c.source, c.published_at, c.path or c.url or ""))
+        also = sorted({a for n in numbers if n in by_n for a in by_n[n].also_reported_by})
+        if also:
+            lines.append("      also reported by " + sanitize(", ".join(also), False))
+    return "\n".join(lines)
+
+
+def render_answer(answer: Answer, with_body: bool = True) -> str:
+    """The answer text (unless already streamed) and its sources."""
+    allowed = {c.url for c in answer.citations if c.url}
+    body = strip_offsource_links(sanitize(answer.answer), allowed) if with_body else ""
+    return (body + render_sources(answer)).strip("\n")
+
+
+def render_passages(passages: list[Passage]) -> str:
+    """The passages behind an answer (chat /sources)."""
+    if not passages:
+        return "No passages."
+    out: list[str] = []
+    for p in passages:
+        out.append(source_line(p.n, p.title, p.source, p.published_at, p.path or p.url or ""))
+        out.append("     " + sanitize(p.text, False)[:600])
+    return "\n".join(out)
+
+
+def render_warnings(answer: Answer) -> list[str]:
+    """Warnings and notes for stderr."""
+    out = [f"warning: {sanitize(w, False)}" for w in answer.warnings]
+    if answer.rewritten_question:
+        out.insert(0, f"(searched for: {sanitize(answer.rewritten_question, False)})")
+    if answer.date_window:
+        out.insert(0, f"(looked first at articles from {answer.date_window[0]} to "
+                      f"{answer.date_window[1]})")
+    return out

@@ -1,0 +1,75 @@
+"""Glue for `assistant eval`: each question goes through the same path as `ask`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.app import App
+from assistant.eval_io import default_out_dir, git_commit
+from assistant.models import Answer
+from assistant.qa import AskOptions, ask, ensure_indexed
+
+
+def _config(app: App, opts: AskOptions, questions: Path) -> dict[str, Any]:
+    s = app.settings
+    return {
+        "questions": str(questions),
+        "top_k": opts.top_k,
+        "embedder": s.embed_model,
+        "llm": s.llm_model if (s.llm_enabled and not opts.no_llm) else "offline",
+        "as_of": "per question (as_of / question_date)",
+        "source": opts.source,
+        "since": opts.since.isoformat() if opts.since else None,
+        "until": opts.until.isoformat() if opts.until else None,
+        "store": app.store.where,
+        "git_commit": git_commit(),
+    }
+
+
+def make_ask_fn(app: App, opts: AskOptions) -> Callable[[Any, list[tuple[str, Answer]]], Answer]:
+    """An eval AskFn: per-question as_of and choices; follow-ups get their conversation."""
+
+    def ask_fn(q: Any, history: list[tuple[str, Answer]]) -> Answer:
+        as_of = dt.date.fromisoformat(q.as_of) if q.as_of else opts.as_of
+        per_q = dataclasses.replace(opts, as_of=as_of,
+                                    choices=tuple(q.choices) if q.choices else None,
+                                    check_stale=False)
+        turns = [(text, a.answer) for text, a in history]
+        return ask(app, q.question, per_q, history=turns or None)
+
+    return ask_fn
+
+
+def evaluate_file(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
+                  opts: AskOptions, progress_factory: Callable[[int], Any],
+                  notice: Callable[[str], None]) -> tuple[dict[str, Any], Path]:
+    """Load, run and score a question file; returns (summary, output folder)."""
+    from assistant.evaluate import load_questions, run_eval
+
+    items, warnings = load_questions(questions)
+    for w in warnings:
+        notice(w)
+    if limit:
+        items = items[:limit]
+    ensure_indexed(app, notice)
+    if out is None:
+        out = default_out_dir()
+    bar = progress_factory(len(items))
+    bar.unit = "question"
+
+    def on_progress(done: int, total: int, q: Any) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        summary = run_eval(items, make_ask_fn(app, opts), out, config=_config(app, opts, questions),
+                           resume=resume, top_k=opts.top_k, on_progress=on_progress,
+                           on_warning=notice)
+    finally:
+        bar.close()
+    return summary, out

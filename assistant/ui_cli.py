@@ -1,0 +1,125 @@
+"""The CLI layer's workers: progress bars, rendering and error-free output for each command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant.app import App
+from assistant.models import Answer
+from assistant.render import render_answer, render_passages, render_warnings, sanitize
+
+
+def print_answer(answer: Answer, as_json: bool, streamed: bool = False) -> None:
+    """JSON on stdout, or the answer + sources on stdout and warnings on stderr."""
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    for line in render_warnings(answer):
+        click.secho(line, err=True, dim=True)
+    if streamed:
+        click.echo("")
+    click.echo(render_answer(answer, with_body=not streamed))
+
+
+def _progress_bar(total_hint: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total_hint, unit="article", file=sys.stderr, disable=None,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bool,
+               as_json: bool) -> None:
+    """Index PATHS with a progress bar, then print what was indexed and skipped."""
+    from assistant.indexer import Indexer
+
+    bar: Any = None
+
+    def progress(done: int, total: int, embedded: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _progress_bar(total)
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(f"chunks {embedded}", refresh=False)
+        bar.refresh()
+
+    notice = "Another ingest is writing to this store: waiting for it to finish..."
+    with app.writer_lock(wait=not no_wait, on_wait=lambda: click.echo(notice, err=True)):
+        report = Indexer(app, progress).run(paths, prune=prune, force=force)
+    if bar is not None:
+        bar.close()
+    if as_json:
+        data = asdict(report)
+        data["skipped"] = [asdict(s) for s in report.skipped]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for s in report.skipped:
+        click.echo(sanitize(f"skipped {s.path}: {s.reason}", False), err=True)
+    rate = report.embedded / report.seconds if report.seconds else 0.0
+    click.echo(
+        f"Indexed {report.articles_new} new and {report.articles_changed} changed article(s) "
+        f"({report.articles_unchanged} unchanged, {report.articles_removed} removed, "
+        f"{len(report.skipped)} skipped): {report.chunks_added} chunks embedded, "
+        f"{report.chunks_removed} removed, in {report.seconds:.1f} s ({rate:.1f} chunks/s). "
+        f"Store: {app.store.where}"
+    )
+    if report.files_seen == 0 and not report.skipped:
+        click.echo("Nothing to index: the paths hold no files.", err=True)
+
+
+def chat_io(app: App, streamed: bool) -> Any:
+    """The terminal side of the chat loop."""
+    from assistant.chat import ChatIO
+
+    def show(answer: Answer) -> None:
+        print_answer(answer, as_json=False, streamed=streamed and answer.mode == "llm")
+
+    history = app.state_dir / "chat_history"
+    return ChatIO(
+        read=lambda prompt: input(prompt),
+        write=lambda text: click.echo(text),
+        show_answer=show,
+        show_passages=lambda ps: click.echo(render_passages(ps)),
+        history_file=history,
+    )
+
+
+def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
+                     compare: str | None, opts: Any) -> None:
+    """Run `assistant eval` with a progress bar, print the summary and the deltas."""
+    from assistant.run_eval import evaluate_file
+
+    summary, out_dir = evaluate_file(app, questions, out, limit, resume, opts,
+                                     progress_factory=_progress_bar, notice=lambda m: click.echo(
+                                         sanitize(m, False), err=True))
+    click.echo(json.dumps(summary["metrics"], indent=2))
+    click.echo(f"Results in {out_dir} (results.jsonl, summary.json, report.md, report.png)")
+    if compare:
+        from assistant.evaluate import compare_summaries, format_comparison
+
+        other = json.loads(Path(compare).read_text("utf-8"))
+        click.echo(format_comparison(compare_summaries(summary, other)))
+
+
+def run_doctor(app: App, repair: bool, sample: int) -> None:
+    """Print the doctor's findings; exit 1 when the store is damaged and not repaired."""
+    from assistant.doctor import check_store, repair_store
+
+    report = check_store(app, sample)
+    for line in report.lines():
+        click.echo(line)
+    if report.ok:
+        return
+    if not repair:
+        click.echo("The store is damaged: run `assistant doctor --repair` to rebuild it.", err=True)
+        sys.exit(1)
+    click.echo("Repairing: rebuilding the store from the source files...", err=True)
+    result = repair_store(app)
+    click.echo(f"Rebuilt: {result}")

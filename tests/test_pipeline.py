@@ -1,0 +1,117 @@
+"""End to end on real Chroma in tmp_path with the packaged embedder: ingest, retrieve, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.app import App
+from assistant.indexer import Indexer
+from assistant.models import NOT_FOUND
+from assistant.qa import AskOptions, ask
+from assistant.retrieve import Query
+from helpers import SEED, md, write_articles
+
+
+def _ingest(app: App, *paths: Path) -> None:
+    with app.writer_lock():
+        Indexer(app).run(list(paths))
+
+
+def test_seed_question_is_answered_with_a_verbatim_dated_citation(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    _ingest(app, SEED.parent)
+    answer = ask(app, "Who joined the SCO in 2024?", AskOptions())
+    assert answer.mode == "extractive"
+    assert "Belarus" in answer.answer
+    first = answer.citations[0]
+    assert first.published_at == "2024-07-04"
+    assert first.path.endswith("seeds/000_e8d20170f0601f30.txt")
+    assert first.quote in SEED.read_text(encoding="utf-8")
+    assert answer.date_window == ("2024-01-01", "2024-12-31")
+    assert "4 July 2024" in answer.answer  # "on Thursday" resolved against the article's date
+
+
+def test_unanswerable_question_gets_the_fixed_sentence(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    _ingest(app, SEED.parent)
+    answer = ask(app, "Who won the 2022 football World Cup?", AskOptions())
+    assert (answer.mode, answer.answer, answer.citations) == ("none", NOT_FOUND, [])
+
+
+def test_hybrid_finds_a_name_that_dense_search_misses(make_app: Callable[..., App],
+                                                     tmp_path: Path) -> None:
+    injuries = ["The striker will miss the rest of the season with a knee injury.",
+                "The goalkeeper is out for six weeks with a shoulder injury.",
+                "The captain suffered a hamstring injury in training.",
+                "The winger's ankle injury is worse than first feared.",
+                "The defender faces surgery on a back injury."]
+    docs = {f"i{i}.md": md(f"Injury update {i}", f"2022-05-0{i + 1}", t)
+            for i, t in enumerate(injuries)}
+    docs["name.md"] = md("Transfer news", "2022-05-09",
+                         "Szczesniakowski signed for the club in a record transfer from Poland.")
+    app = make_app()
+    _ingest(app, write_articles(tmp_path / "docs", docs))
+    q = "What injury does Szczesniakowski have?"
+    dense = app.retriever.retrieve(Query(q, top_k=2, mode="dense")).passages
+    hybrid = app.retriever.retrieve(Query(q, top_k=2)).passages
+    assert all("Szczesniakowski" not in p.text for p in dense)
+    assert any("Szczesniakowski" in p.text for p in hybrid)
+
+
+def test_as_of_excludes_later_articles_and_newest_count_wins(make_app: Callable[..., App],
+                                                            tmp_path: Path) -> None:
+    folder = write_articles(tmp_path / "docs", {
+        "a.md": md("Flood toll rises", "2022-03-01", "The death toll from the Valdora floods rose to 42 on Tuesday."),
+        "b.md": md("Flood toll climbs", "2022-03-03", "The death toll from the Valdora floods climbed to 55, officials said."),
+        "c.md": md("Flood toll grows", "2022-03-05", "The death toll from the Valdora floods reached 61, officials said."),
+    })
+    app = make_app()
+    _ingest(app, folder)
+    answer = ask(app, "What is the death toll from the Valdora floods?",
+                 AskOptions(as_of=dt.date(2022, 3, 4)))
+    assert all(p.published_at is not None and p.published_at <= "2022-03-04" for p in answer.passages)
+    assert "61" not in answer.answer
+    assert answer.answer.split("“")[0].find("55") >= 0 or answer.citations[0].quote.find("55") >= 0
+    assert "2022-03-03" in answer.answer
+
+
+def test_year_in_question_prefers_that_year(make_app: Callable[..., App], tmp_path: Path) -> None:
+    folder = write_articles(tmp_path / "docs", {
+        "old.md": md("Summit held", "2023-06-01", "The Borealis summit was held in Oslo with ten leaders."),
+        "new.md": md("Summit held again", "2024-06-01", "The Borealis summit was held in Bergen with twelve leaders."),
+    })
+    app = make_app()
+    _ingest(app, folder)
+    first = app.retriever.retrieve(Query("Where was the Borealis summit held in 2024?", top_k=2))
+    assert first.window is not None and first.window.as_iso() == ("2024-01-01", "2024-12-31")
+    assert first.passages[0].published_at == "2024-06-01"
+    other = app.retriever.retrieve(Query("Who stayed in room 2099 at the Borealis summit?", top_k=2))
+    assert other.window is None and len(other.passages) == 2
+
+
+def test_reingest_is_free_and_sync_removes_deleted(make_app: Callable[..., App], tmp_path: Path) -> None:
+    folder = write_articles(tmp_path / "docs", {
+        "a.md": md("Alpha", "2022-01-01", "Alpha company opened a plant in Ohio."),
+        "b.md": md("Beta", "2022-01-02", "Beta company closed a mine in Chile."),
+    })
+    app = make_app()
+    _ingest(app, folder)
+    ids = app.store.all_ids()
+    with app.writer_lock():
+        again = Indexer(app).run([folder])
+    assert (again.embedded, again.articles_indexed) == (0, 0)
+    assert app.store.all_ids() == ids
+    (folder / "b.md").write_text(md("Beta", "2022-01-02", "Beta company reopened a mine in Peru."))
+    with app.writer_lock():
+        edited = Indexer(app).run([folder])
+    assert (edited.articles_changed, edited.embedded) == (1, 1)
+    assert len(app.store.all_ids() & ids) == len(ids) - 1
+    (folder / "b.md").unlink()
+    with app.writer_lock():
+        synced = Indexer(app).run([folder], prune=True)
+    assert synced.articles_removed == 1
+    assert all("Beta" not in app.manifest.chunk_rows([c])[c]["title"] for c in app.store.all_ids())
+    answer = ask(app, "Where did Beta company reopen a mine?", AskOptions())
+    assert all(c.title != "Beta" for c in answer.citations)
