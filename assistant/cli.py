@@ -154,15 +154,14 @@ def ask(ctx: click.Context, question: str, top_k: int | None, as_of: dt.date | N
     """Answer QUESTION from the indexed articles, with numbered citations."""
     from assistant.qa import ask as run_ask
     from assistant.qa import ensure_indexed
-    from assistant.ui_cli import print_answer
+    from assistant.ui_cli import TerminalStream, print_answer
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     ensure_indexed(app, _notice)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
-    stream = not as_json and sys.stdout.isatty()
-    on_token = (lambda t: click.echo(t, nl=False)) if stream else None
-    answer = run_ask(app, question, opts, on_token=on_token, notice=_notice)
-    print_answer(answer, as_json, streamed=stream and answer.mode == "llm")
+    stream = TerminalStream(enabled=not as_json and sys.stdout.isatty())
+    answer = run_ask(app, question, opts, on_token=stream.sink, notice=stream.notice)
+    print_answer(answer, as_json, streamed=stream)
 
 
 @cli.command()
@@ -175,16 +174,17 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
     from assistant.chat import run_chat
     from assistant.qa import ask as run_ask
     from assistant.qa import ensure_indexed
-    from assistant.ui_cli import chat_io
+    from assistant.ui_cli import TerminalStream, chat_io
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     ensure_indexed(app, _notice)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
-    stream = sys.stdout.isatty()
+    stream = TerminalStream(enabled=sys.stdout.isatty())
 
     def answer_fn(question: str, history: list[tuple[str, str]]) -> Any:
-        on_token = (lambda t: click.echo(t, nl=False)) if stream else None
-        return run_ask(app, question, opts, history=history, on_token=on_token, notice=_notice)
+        stream.reset()
+        return run_ask(app, question, opts, history=history, on_token=stream.sink,
+                       notice=stream.notice)
 
     run_chat(answer_fn, chat_io(app, stream))
 

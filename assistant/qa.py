@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def stale_files(app: App) -> list[str]:
 
 
 def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: np.ndarray,
-             choices: tuple[str, ...] | None) -> Answer:
+             choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
     from assistant.answer.extractive import answer_extractive
     from assistant.answer.short import pick_choice, short_answer
 
@@ -90,7 +91,7 @@ def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: n
                             app.settings.min_score, short_answer=short_answer)
     if choices:
         ans.choice_index = pick_choice(question, list(choices), retrieval_passages, qvec,
-                                       app.embedder)
+                                       app.embedder, search=search)
     return ans
 
 
@@ -106,11 +107,13 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     client = None if opts.no_llm else app.chat_client
     warnings: list[str] = key_notice(app) if client is not None else []
     standalone = question
+    rewrite_usage: dict[str, int] = {}
     if history:
         from assistant.answer.rewrite import rewrite_followup
 
         try:
-            standalone = rewrite_followup(history, question, client, settings=app.settings)
+            standalone = rewrite_followup(history, question, client, settings=app.settings,
+                                          on_usage=rewrite_usage.update)
         except LLMError as exc:
             warnings.append(f"{exc} Showing the offline answer instead.")
             if notice:
@@ -134,9 +137,16 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
             if notice:
                 notice(str(exc))
     if answer is None:
-        answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices)
+        def search(text: str) -> list[Passage]:
+            return app.retriever.retrieve(dataclasses.replace(q, text=text)).passages
+
+        answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices,
+                          search)
     answer.question = question
     answer.warnings = warnings + answer.warnings
+    if rewrite_usage and answer.usage is not None:
+        answer.usage = {k: answer.usage.get(k, 0) + rewrite_usage.get(k, 0)
+                        for k in {*answer.usage, *rewrite_usage}}
     if opts.check_stale:
         changed = stale_files(app)
         if changed:

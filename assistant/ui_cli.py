@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,18 +15,87 @@ import click
 
 from assistant.app import App
 from assistant.models import Answer
-from assistant.render import render_answer, render_passages, render_warnings, sanitize
+from assistant.render import (
+    render_answer,
+    render_passages,
+    render_warnings,
+    sanitize,
+    strip_offsource_links,
+)
+
+# the end of a streamed text that may still become a markdown link or image: held back
+_OPEN_LINK = re.compile(r"!?\[[^\]\n]{0,200}(?:\](?:\([^)\n]{0,300})?)?$|!$")
 
 
-def print_answer(answer: Answer, as_json: bool, streamed: bool = False) -> None:
-    """JSON on stdout, or the answer + sources on stdout and warnings on stderr."""
+class TerminalStream:
+    """A streamed answer on the terminal: tokens sanitised, markdown links shown as their text
+    and images dropped (held back until complete), and a partial answer closed off (and said
+    to be discarded) when the LLM fails."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False  # part of the current answer is on screen
+        self.noticed: list[str] = []
+        self._held = ""
+
+    @property
+    def sink(self) -> Callable[[str], None] | None:
+        """The on_token callback, or None when not streaming."""
+        return self._token if self.enabled else None
+
+    def _token(self, token: str) -> None:
+        text = self._held + sanitize(token)  # per token: no escape sequence survives a split
+        match = _OPEN_LINK.search(text)
+        cut = match.start() if match else len(text)
+        out, self._held = text[:cut], text[cut:]
+        if out:
+            click.echo(strip_offsource_links(out, set()), nl=False)
+            self.shown = True
+
+    def notice(self, message: str) -> None:
+        """Report an LLM fault (qa.ask's notice); a partial answer on screen is closed off."""
+        if self.shown:
+            click.echo("")
+            click.secho("(partial answer discarded)", dim=True)
+        self.shown, self._held = False, ""
+        self.noticed.append(message)
+        click.echo(sanitize(message, False), err=True)
+
+    def reset(self) -> None:
+        """Forget the previous answer (call before each question)."""
+        self.shown, self._held, self.noticed = False, "", []
+
+    def end(self) -> bool:
+        """Flush held text; True when the answer on screen came in full from the stream."""
+        if self._held:
+            click.echo(strip_offsource_links(self._held, set()), nl=False)
+            self.shown = True
+        shown, self._held = self.shown, ""
+        self.shown = False
+        return shown
+
+
+def print_answer(answer: Answer, as_json: bool, streamed: bool | TerminalStream = False) -> None:
+    """JSON on stdout, or the answer + sources on stdout and warnings on stderr.
+
+    `streamed` is True (or the TerminalStream that showed it) when the body is already on screen;
+    a TerminalStream's notices are not repeated as warnings.
+    """
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
-    for line in render_warnings(answer):
-        click.secho(line, err=True, dim=True)
+    noticed: list[str] = []
+    if isinstance(streamed, TerminalStream):
+        noticed = list(streamed.noticed)
+        streamed = streamed.end()
     if streamed:
-        click.echo("")
+        click.echo("")  # end the streamed line before anything else is written
+    allowed = {c.url for c in answer.citations if c.url}
+    shown = dataclasses.replace(
+        answer, warnings=[w for w in answer.warnings if not any(w.startswith(n) for n in noticed)]
+    )
+    for line in render_warnings(shown):
+        click.secho(strip_offsource_links(line, allowed), err=True, dim=True)
     click.echo(render_answer(answer, with_body=not streamed))
 
 
@@ -74,12 +146,15 @@ def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bo
         click.echo("Nothing to index: the paths hold no files.", err=True)
 
 
-def chat_io(app: App, streamed: bool) -> Any:
-    """The terminal side of the chat loop."""
+def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
+    """The terminal side of the chat loop (pass the TerminalStream the answers stream through)."""
     from assistant.chat import ChatIO
 
     def show(answer: Answer) -> None:
-        print_answer(answer, as_json=False, streamed=streamed and answer.mode == "llm")
+        if isinstance(streamed, TerminalStream):
+            print_answer(answer, as_json=False, streamed=streamed)
+        else:
+            print_answer(answer, as_json=False, streamed=streamed and answer.mode == "llm")
 
     history = app.state_dir / "chat_history"
     return ChatIO(

@@ -117,7 +117,8 @@ def test_context_too_small_for_any_passage_is_an_llm_error(openai_server: OpenAI
     assert openai_server.chat_requests == []
 
 
-def test_known_model_windows_and_bundled_tiktoken() -> None:
+def test_known_model_windows_and_bundled_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)  # build_app elsewhere may have set it
     assert budget.context_window(Settings(llm_model="gpt-4o-mini")) == 128_000
     assert budget.context_window(Settings(llm_model="llama3.2:3b")) == budget.DEFAULT_WINDOW
     assert budget.context_window(Settings(llm_model="gpt-4o-mini", llm_context=2048)) == 2048

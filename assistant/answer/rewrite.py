@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from assistant.config import Settings
 from assistant.llm import ChatClient
@@ -43,6 +44,7 @@ _STOPWORDS = (
 )
 _PREFIX = re.compile(r"^(?:standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")  # "in 2024 [1][2]." -> "in 2024."
 
 
 def rewrite_followup(
@@ -51,10 +53,12 @@ def rewrite_followup(
     client: ChatClient | None,
     *,
     settings: Settings | None = None,
+    on_usage: Callable[[dict[str, int]], None] | None = None,
 ) -> str:
     """The question made standalone from history [(question, answer), ...].
 
-    With a client the model rewrites it (LLMError propagates: then call again with client=None).
+    With a client the model rewrites it (LLMError propagates: then call again with client=None);
+    on_usage receives the tokens that request used, when the server reports them.
     Offline, a question that looks like a follow-up gets the previous question's key terms;
     a standalone question comes back unchanged. Pass the rewritten (standalone) previous
     questions in `history` so that chains of follow-ups keep their subject.
@@ -68,6 +72,8 @@ def rewrite_followup(
         history=format_history(history), question=question.strip(),
     )
     result = client.complete(messages, max_tokens=120)
+    if on_usage is not None and result.usage:
+        on_usage(dict(result.usage))
     line = _first_line(result.text)
     if not line or len(line) > 3 * len(question) + 300:
         return offline_rewrite(history, question)
@@ -78,7 +84,7 @@ def format_history(history: list[tuple[str, str]]) -> str:
     """The last turns as "User: ..." / "Assistant: ..." lines (answers shortened, no markers)."""
     lines = []
     for asked, answered in history[-MAX_TURNS:]:
-        text = " ".join(re.sub(r"\[\d+\]", "", answered).split())
+        text = " ".join(_MARKERS.sub("", answered).split())
         if len(text) > MAX_ANSWER_CHARS:
             text = text[: MAX_ANSWER_CHARS - 1].rstrip() + "…"
         lines += [f"User: {' '.join(asked.split())}", f"Assistant: {text}"]

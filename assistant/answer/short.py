@@ -1,42 +1,176 @@
-"""Short answers (a span of the best evidence sentence) and multiple-choice picks, offline."""
+"""Short answers (a span of the evidence, never invented) and multiple-choice picks, offline."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from assistant.answer.sentences import content_terms, split_sentences
+from assistant.answer.sentences import STOP, content_terms, split_sentences, words
 from assistant.models import Passage
 
+_CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
+_CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
+_NAME = re.compile(rf"\b[A-Z][\w’'\-]*(?:{_CONNECT}{_CAP_WORD})*")
+_MONEY = re.compile(r"[$£€]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?(?:\s(?:an|a|per)\s(?:hour|year|"
+                    r"month|week|day|share|barrel|gallon))?")
+_NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:percent|million|billion|trillion|people|years?|days?|"
+                     r"points?|votes?|miles?|feet|degrees|times))?")
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
+_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
+_QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
+WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
+         "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
 
-def short_answer(question: str, evidence: list[Any], scored: list[Any]) -> str | None:
-    """A name, number, date or phrase from the best evidence sentence, or None when unsure."""
-    return None
+
+def expected_type(question: str) -> tuple[str, str | None]:
+    """(kind, head noun): kind is name | number | money | date | other."""
+    q = question.lower()
+    if re.search(r"\bhow much\b|\bwhat (?:price|amount|sum)\b|\bhow expensive\b", q):
+        return "money", None
+    m = re.search(r"\bhow many\s+(\w+)", q)
+    if m:
+        return "number", m.group(1)
+    if re.search(r"\bwhat (?:percentage|number|share)\b|\bhow (?:old|long|far|tall)\b", q):
+        return "number", None
+    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month)\b|\bwhich (?:year|date|day|month)\b", q):
+        return "date", None
+    m = re.search(r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(\w+)\b(?:\s+(?:is|was|were|are|did|does|has|have|"
+                  r"will|had|in|of|to|from|at)\b|\?)", q)
+    if re.search(r"\bwho(?:m|se)?\b|\bwhere\b", q):
+        return "name", None
+    if m:
+        return "name", m.group(1)
+    return "other", None
+
+
+_PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
+         "inside", "throughout", "around"}
+
+
+def context_weight(sentence: str, span: str, where: bool) -> float:
+    """Down-weight spans that only modify the clause (after a preposition, or possessive)."""
+    i = sentence.find(span)
+    if i < 0:
+        return 1.0
+    before = words(sentence[max(0, i - 20) : i])
+    after = sentence[i + len(span) : i + len(span) + 2]
+    weight = 1.0
+    if before and before[-1] in _PREP:
+        weight *= 1.3 if where else 0.5
+    if after.startswith(("’s", "'s")):
+        weight *= 0.7
+    return weight
+
+
+def candidates(sentence: str, kind: str) -> list[str]:
+    """Answer-shaped spans of a sentence for the expected kind."""
+    found: list[str] = []
+    if kind == "money":
+        found += _MONEY.findall(sentence)
+    if kind in ("number", "money"):
+        found += [m.group(0) for m in _NUMBER.finditer(sentence)]
+    if kind == "date":
+        found += _DATE.findall(sentence)
+    if kind in ("name", "other"):
+        found += [q for q in _QUOTED.findall(sentence)]
+        for m in _NAME.finditer(sentence):
+            span = m.group(0).strip(" -.,’'")
+            tokens = span.split()
+            while tokens and tokens[0].lower() in _LEAD:
+                tokens = tokens[1:]
+            if tokens and tokens[0].lower() not in WEEKDAYS:
+                found.append(" ".join(tokens).removesuffix("’s").removesuffix("'s"))
+    return [f.strip() for f in found if f.strip()]
+
+
+def _mentions_head(sentence: str, cand: str, head: str) -> bool:
+    """The head noun of the question is in the span or right after it ('65 nations')."""
+    i = sentence.find(cand)
+    near = words(cand) + words(sentence[i + len(cand) : i + len(cand) + 30])[:2] if i >= 0 else []
+    stem = head.rstrip("s")
+    return any(w.rstrip("s") == stem for w in near)
+
+
+def _novel(candidate: str, q_terms: set[str]) -> bool:
+    terms = content_terms(candidate)
+    return bool(terms - q_terms) and candidate.lower() not in STOP
+
+
+def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any]) -> str | None:
+    """The best answer-shaped span of the top evidence sentences, or None when nothing fits."""
+    kind, head = expected_type(question)
+    if kind == "other":
+        return None
+    where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))
+    q_terms = content_terms(question)
+    top = list(scored[:8])
+    if not top:
+        return None
+    best_score = top[0].score
+    tally: dict[str, float] = {}
+    shown: dict[str, str] = {}
+    for rank, sc in enumerate(top):
+        weight = max(0.0, sc.score - best_score + 0.15) / 0.15
+        for cand in dict.fromkeys(candidates(sc.sentence.text, kind)):
+            if not _novel(cand, q_terms):
+                continue
+            key = cand.lower()
+            bonus = 0.3 if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
+            bonus += 0.1 if kind == "name" and len(cand.split()) > 1 else 0.0
+            ctx = context_weight(sc.sentence.text, cand, where) if kind == "name" else 1.0
+            tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus) / (1 + 0.3 * rank)
+            shown.setdefault(key, cand)
+    if not tally:
+        return None
+    ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))
+    first = tally[ranked[0]]
+    second = tally[ranked[1]] if len(ranked) > 1 else 0.0
+    if first < 0.5 or first < 1.2 * second:
+        return None  # not clearly ahead: the cited sentences speak for themselves
+    return shown[ranked[0]]
+
+
+def _presence(terms: set[str], text_terms: set[str]) -> float:
+    return len(terms & text_terms) / len(terms) if terms else 0.0
 
 
 def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec: np.ndarray,
-                embedder: Any) -> int | None:
-    """The choice best supported by the retrieved passages (None without passages)."""
+                embedder: Any, search: Callable[[str], list[Passage]] | None = None) -> int | None:
+    """The choice best supported by a sentence that names it and answers the question.
+
+    Each choice is looked for in the question's passages and, when `search` is given, in the
+    passages found for "question + choice" (same date limits). Support = the best relevance to the
+    question of a sentence that names the choice, plus a little for how many passages name it.
+    """
     if not choices or not passages:
         return None
-    sentences = [s for i, p in enumerate(passages) for s in split_sentences(p.text, i)]
-    if not sentences:
+    q_terms = content_terms(question)
+    pools = [list(passages) + (search(f"{question} {c}") if search else []) for c in choices]
+    texts: dict[str, set[str]] = {}
+    per_choice: list[list[str]] = []
+    for choice, pool in zip(choices, pools, strict=True):
+        terms = content_terms(choice) - q_terms or content_terms(choice)
+        found: list[str] = []
+        for p in pool:
+            for sent in split_sentences(p.text):
+                st = texts.setdefault(sent.text, content_terms(sent.text))
+                if terms and _presence(terms, st) >= 0.6:
+                    found.append(sent.text)
+        per_choice.append(list(dict.fromkeys(found)))
+    unique = sorted({t for found in per_choice for t in found})
+    if not unique:
         return None
-    vecs = np.asarray(embedder.embed([s.text for s in sentences]), dtype=np.float32)
-    rel = vecs @ np.asarray(qvec, dtype=np.float32)
-    best, best_score = None, -1.0
-    for ci, choice in enumerate(choices):
-        terms = content_terms(choice)
-        if not terms:
-            continue
-        score = 0.0
-        for s, r in zip(sentences, rel, strict=True):
-            present = len(terms & content_terms(s.text)) / len(terms)
-            score = max(score, float(r) * present)
-        for i, p in enumerate(passages):
-            present = len(terms & content_terms(p.text)) / len(terms)
-            score += 0.3 * present / (i + 1)
-        if score > best_score:
-            best, best_score = ci, score
-    return best
+    vecs = np.asarray(embedder.embed(unique), dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+    rel = {t: 0.6 * float(v) + 0.4 * _presence(q_terms, texts[t]) for t, v in zip(unique, vecs, strict=True)}
+    scores = []
+    for choice, found in zip(choices, per_choice, strict=True):
+        terms = content_terms(choice) - q_terms or content_terms(choice)
+        named = sum(1 for p in passages if _presence(terms, content_terms(p.text)) >= 0.6)
+        best = max((rel[t] for t in found), default=-1.0)
+        scores.append(best + 0.02 * named)
+    top = int(np.argmax(scores))
+    return top if scores[top] > -1.0 else None
