@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 RRF_K = 60
 CANDIDATES = 40
+RECENT_DAYS = 7  # with --as-of and no date in the question, the latest week is looked at first
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class Retriever:
         t0 = time.perf_counter()
         ref = q.as_of or dt.date.today()
         window = question_window(q.text, ref) if q.use_window else None
+        if window is None and q.use_window and q.as_of is not None:
+            window = Window(q.as_of - dt.timedelta(days=RECENT_DAYS), q.as_of, "the week before as-of")
         lo, hi = _day_range(q)
         sources = self._sources(q)
         vec = self.app.embedder.embed_query(q.text)

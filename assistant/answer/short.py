@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.gazetteer import COUNTRIES, PLACE_HEADS
 from assistant.answer.sentences import STOP, content_terms, split_sentences, words
 from assistant.models import Passage
 
@@ -21,6 +22,9 @@ _NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:percent|million|billion|trillion|
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
 _QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
+NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
+                 "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",
+                 "fine", "total", "count", "figure", "distance", "weight", "size"}
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
          "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
@@ -38,12 +42,17 @@ def expected_type(question: str) -> tuple[str, str | None]:
         return "number", None
     if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month)\b|\bwhich (?:year|date|day|month)\b", q):
         return "date", None
-    m = re.search(r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(\w+)\b(?:\s+(?:is|was|were|are|did|does|has|have|"
-                  r"will|had|in|of|to|from|at)\b|\?)", q)
+    m = re.search(r"\b(?:which|what)\s+(?:(?:one|kind|type|sort)\s+of\s+)?([\w’']+)(?:\s+([\w’']+))?", q)
+    heads = [h for h in (m.groups() if m else ()) if h and h not in STOP]
+    if heads and heads[0] in NUMERIC_HEADS:
+        money = heads[0] in ("price", "cost", "amount", "sum", "salary", "fine")
+        return ("money" if money else "number"), heads[0]
     if re.search(r"\bwho(?:m|se)?\b|\bwhere\b", q):
         return "name", None
-    if m:
-        return "name", m.group(1)
+    if heads:
+        return "name", " ".join(heads)
+    if re.search(r"\bname of\b|\bcalled\b|\btitled\b", q):
+        return "name", None
     return "other", None
 
 
@@ -80,6 +89,8 @@ def candidates(sentence: str, kind: str) -> list[str]:
         for m in _NAME.finditer(sentence):
             span = m.group(0).strip(" -.,’'")
             tokens = span.split()
+            if len(tokens) == 1 and not sentence[: m.start()].strip(" “\"‘'(—-"):
+                continue  # one capitalised word opening the sentence is usually not a name
             while tokens and tokens[0].lower() in _LEAD:
                 tokens = tokens[1:]
             if tokens and tokens[0].lower() not in WEEKDAYS:
@@ -88,11 +99,14 @@ def candidates(sentence: str, kind: str) -> list[str]:
 
 
 def _mentions_head(sentence: str, cand: str, head: str) -> bool:
-    """The head noun of the question is in the span or right after it ('65 nations')."""
+    """A head word of the question is in the span or right after it ('65 nations')."""
     i = sentence.find(cand)
-    near = words(cand) + words(sentence[i + len(cand) : i + len(cand) + 30])[:2] if i >= 0 else []
-    stem = head.rstrip("s")
-    return any(w.rstrip("s") == stem for w in near)
+    if i < 0:
+        return False
+    near = words(sentence[max(0, i - 25) : i])[-2:] + words(cand)
+    near += words(sentence[i + len(cand) : i + len(cand) + 30])[:2]
+    stems = {h.rstrip("s") for h in head.split()}
+    return any(w.rstrip("s") in stems for w in near)
 
 
 def _novel(candidate: str, q_terms: set[str]) -> bool:
@@ -107,35 +121,48 @@ def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any]) 
         return None
     where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))
     q_terms = content_terms(question)
-    top = list(scored[:8])
+    top = list(scored[:15])
     if not top:
         return None
     best_score = top[0].score
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
-    for rank, sc in enumerate(top):
+    for sc in top:
         weight = max(0.0, sc.score - best_score + 0.15) / 0.15
+        outlet = (sc.passage.source or "").lower().split(".")[0]
         for cand in dict.fromkeys(candidates(sc.sentence.text, kind)):
-            if not _novel(cand, q_terms):
+            if not _novel(cand, q_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue
             key = cand.lower()
             bonus = 0.3 if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
+            if head and PLACE_HEADS & set(head.split()):
+                bonus += 0.8 if key in COUNTRIES else -0.5
             bonus += 0.1 if kind == "name" and len(cand.split()) > 1 else 0.0
             ctx = context_weight(sc.sentence.text, cand, where) if kind == "name" else 1.0
-            tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus) / (1 + 0.3 * rank)
+            tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus)
             shown.setdefault(key, cand)
     if not tally:
         return None
     ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))
     first = tally[ranked[0]]
     second = tally[ranked[1]] if len(ranked) > 1 else 0.0
-    if first < 0.5 or first < 1.2 * second:
+    if first < 0.3 or first < 1.0 * second:
         return None  # not clearly ahead: the cited sentences speak for themselves
     return shown[ranked[0]]
 
 
 def _presence(terms: set[str], text_terms: set[str]) -> float:
     return len(terms & text_terms) / len(terms) if terms else 0.0
+
+
+def _norm(text: str) -> str:
+    return " " + " ".join(re.findall(r"[a-z0-9$£€%.]+", text.lower().replace(",", ""))) + " "
+
+
+def choice_terms(choice: str, q_terms: set[str]) -> set[str]:
+    """Distinctive words of a choice (numbers count, even one digit)."""
+    terms = {t for t in (words(choice)) if t not in STOP}
+    return (terms - q_terms) or terms
 
 
 def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec: np.ndarray,
@@ -153,24 +180,36 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     texts: dict[str, set[str]] = {}
     per_choice: list[list[str]] = []
     for choice, pool in zip(choices, pools, strict=True):
-        terms = content_terms(choice) - q_terms or content_terms(choice)
+        terms = choice_terms(choice, q_terms)
+        phrase = _norm(choice)
         found: list[str] = []
         for p in pool:
             for sent in split_sentences(p.text):
-                st = texts.setdefault(sent.text, content_terms(sent.text))
-                if terms and _presence(terms, st) >= 0.6:
+                st = texts.setdefault(sent.text, set(words(sent.text)) | content_terms(sent.text))
+                if terms and (_presence(terms, st) >= 0.6 or phrase in _norm(sent.text)):
                     found.append(sent.text)
         per_choice.append(list(dict.fromkeys(found)))
     unique = sorted({t for found in per_choice for t in found})
     if not unique:
-        return None
+        return _closest_choice(choices, passages, embedder)
     vecs = np.asarray(embedder.embed(unique), dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     rel = {t: 0.6 * float(v) + 0.4 * _presence(q_terms, texts[t]) for t, v in zip(unique, vecs, strict=True)}
     scores = []
     for choice, found in zip(choices, per_choice, strict=True):
-        terms = content_terms(choice) - q_terms or content_terms(choice)
-        named = sum(1 for p in passages if _presence(terms, content_terms(p.text)) >= 0.6)
-        best = max((rel[t] for t in found), default=-1.0)
+        terms = choice_terms(choice, q_terms)
+        phrase = _norm(choice)
+        named = sum(1 for p in passages if _presence(terms, set(words(p.text))) >= 0.6)
+        best = max((rel[t] + (0.15 if phrase in _norm(t) else 0.0) for t in found), default=-1.0)
         scores.append(best + 0.02 * named)
     top = int(np.argmax(scores))
-    return top if scores[top] > -1.0 else None
+    if scores[top] > -1.0:
+        return top
+    return _closest_choice(choices, passages, embedder)
+
+
+def _closest_choice(choices: list[str], passages: list[Passage], embedder: Any) -> int:
+    """No passage names any choice: the choice closest in meaning to the passages."""
+    cvec = np.asarray(embedder.embed(choices), dtype=np.float32)
+    pvec = np.asarray(embedder.embed([p.text for p in passages]), dtype=np.float32)
+    weights = 1.0 / np.arange(1, len(passages) + 1)
+    return int(np.argmax((cvec @ pvec.T) @ weights))
