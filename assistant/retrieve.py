@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 RRF_K = 60
 CANDIDATES = 40
+WINDOW_WEIGHT = 1.0  # RRF weight of the date-window lists (2.0 and 0.5 measured: no better)
 RECENT_DAYS = 7  # with --as-of and no date in the question, the latest week is looked at first
 
 
@@ -153,6 +154,7 @@ class Retriever:
             lists.append(self._dense_hits(q, vec, _where(lo, hi, sources), CANDIDATES))
         if lexical:
             lists.append(self._lexical_hits(q, lo, hi, sources, CANDIDATES))
+        base = len(lists)
         if window is not None:
             wlo = max(day_number(window.start.isoformat()), lo if lo is not None else -10**9)
             whi = min(day_number(window.end.isoformat()), hi if hi is not None else 10**9)
@@ -161,20 +163,22 @@ class Retriever:
             if wlo <= whi and lexical:
                 lists.append(self._lexical_hits(q, wlo, whi, sources, CANDIDATES // 2))
         t2 = time.perf_counter()
-        passages = self._fuse(lists, q.top_k)
+        weights = [1.0] * base + [WINDOW_WEIGHT] * (len(lists) - base)
+        passages = self._fuse(lists, weights, q.top_k)
         t3 = time.perf_counter()
         timings = {"embed_query": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
                    "fuse": (t3 - t2) * 1000}
         return Retrieval(passages, window, vec, timings)
 
-    def _fuse(self, lists: list[list[str]], top_k: int) -> list[Passage]:
+    def _fuse(self, lists: list[list[str]], weights: list[float], top_k: int) -> list[Passage]:
         fused: dict[str, float] = {}
-        for ranked in lists:
+        for ranked, weight in zip(lists, weights, strict=True):
             for rank, cid in enumerate(ranked):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         order = sorted(fused, key=lambda c: (-fused[c], c))
         rows = self.app.manifest.chunk_rows(order[: top_k * 6])
         kept: list[tuple[dict[str, Any], set[str], list[str]]] = []
+        extra: list[tuple[dict[str, Any], set[str], list[str]]] = []  # more chunks of kept articles
         for cid in order[: top_k * 6]:
             row = rows.get(cid)
             if row is None:
@@ -183,12 +187,15 @@ class Retriever:
             dup = next((k for k in kept if _near_duplicate(k[1], sh)
                         and k[0]["article_id"] != row["article_id"]), None)
             if dup is not None:
-                label = row["source"] or row["title"]
+                label = f"{row['source'] or row['title']} ({row['published_at'] or 'date unknown'})"
                 if label not in dup[2]:
-                    dup[2].append(f"{label} ({row['published_at'] or 'date unknown'})")
+                    dup[2].append(label)
                 continue
-            if len(kept) < top_k:
+            if any(k[0]["article_id"] == row["article_id"] for k in kept):
+                extra.append((row, sh, []))
+            elif len(kept) < top_k:
                 kept.append((row, sh, []))
+        kept = sorted(kept + extra[: max(0, top_k - len(kept))], key=lambda k: -fused[k[0]["chunk_id"]])
         return [
             Passage(n=i + 1, chunk_id=r["chunk_id"], article_id=r["article_id"], title=r["title"],
                     source=r["source"] or None, url=r["url"] or None, path=r["path"],
