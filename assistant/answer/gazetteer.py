@@ -20,4 +20,14 @@ Tajikistan|Tanzania|Thailand|Togo|Tonga|Trinidad and Tobago|Tunisia|Turkey|Turkm
 Ukraine|United Arab Emirates|United Kingdom|United States|Uruguay|Uzbekistan|Vanuatu|Vatican|Venezuela|
 Vietnam|Wales|Yemen|Zambia|Zimbabwe|UK|US|USA|Britain""".replace("\n", "").split("|")
 )
-PLACE_HEADS = frozenset({"country", "nation"})
+US_STATES = frozenset(
+    s.lower()
+    for s in """Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|
+Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|
+Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York|
+North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|
+Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming""".replace("\n", "").split(
+        "|"
+    )
+)
+GAZETTEERS = {"country": COUNTRIES, "nation": COUNTRIES, "state": US_STATES}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.gazetteer import COUNTRIES, PLACE_HEADS
+from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.sentences import STOP, content_terms, split_sentences, words
 from assistant.models import Passage
 
@@ -21,6 +21,7 @@ _NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:percent|million|billion|trillion|
                      r"points?|votes?|miles?|feet|degrees|times))?")
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
+_MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
 _QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
 NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
                  "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",
@@ -44,9 +45,10 @@ def expected_type(question: str) -> tuple[str, str | None]:
         return "date", None
     m = re.search(r"\b(?:which|what)\s+(?:(?:one|kind|type|sort)\s+of\s+)?([\w’']+)(?:\s+([\w’']+))?", q)
     heads = [h for h in (m.groups() if m else ()) if h and h not in STOP]
-    if heads and heads[0] in NUMERIC_HEADS:
-        money = heads[0] in ("price", "cost", "amount", "sum", "salary", "fine")
-        return ("money" if money else "number"), heads[0]
+    numeric = [h for h in heads if h in NUMERIC_HEADS]
+    if numeric:
+        money = any(h in ("price", "cost", "amount", "sum", "salary", "fine", "hourly") for h in heads)
+        return ("money" if money else "number"), numeric[0]
     if re.search(r"\bwho(?:m|se)?\b|\bwhere\b", q):
         return "name", None
     if heads:
@@ -75,10 +77,12 @@ def context_weight(sentence: str, span: str, where: bool) -> float:
     return weight
 
 
-def candidates(sentence: str, kind: str) -> list[str]:
+def candidates(sentence: str, kind: str, known: frozenset[str] = frozenset()) -> list[str]:
     """Answer-shaped spans of a sentence for the expected kind."""
     found: list[str] = []
     if kind == "money":
+        found += _MONEY.findall(sentence)
+    if kind == "number":
         found += _MONEY.findall(sentence)
     if kind in ("number", "money"):
         found += [m.group(0) for m in _NUMBER.finditer(sentence)]
@@ -89,8 +93,9 @@ def candidates(sentence: str, kind: str) -> list[str]:
         for m in _NAME.finditer(sentence):
             span = m.group(0).strip(" -.,’'")
             tokens = span.split()
-            if len(tokens) == 1 and not sentence[: m.start()].strip(" “\"‘'(—-"):
-                continue  # one capitalised word opening the sentence is usually not a name
+            opening = not sentence[: m.start()].strip(" “\"‘'(—-")
+            if len(tokens) == 1 and opening and span.lower() not in known | COUNTRIES:
+                continue  # one capitalised word opening a sentence is a name only if seen elsewhere
             while tokens and tokens[0].lower() in _LEAD:
                 tokens = tokens[1:]
             if tokens and tokens[0].lower() not in WEEKDAYS:
@@ -125,18 +130,20 @@ def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any]) 
     if not top:
         return None
     best_score = top[0].score
+    known = frozenset(m.group(0).lower() for sc in top for m in _MID_CAPITAL.finditer(sc.sentence.text))
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
     for sc in top:
         weight = max(0.0, sc.score - best_score + 0.15) / 0.15
         outlet = (sc.passage.source or "").lower().split(".")[0]
-        for cand in dict.fromkeys(candidates(sc.sentence.text, kind)):
+        for cand in dict.fromkeys(candidates(sc.sentence.text, kind, known)):
             if not _novel(cand, q_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue
             key = cand.lower()
             bonus = 0.3 if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
-            if head and PLACE_HEADS & set(head.split()):
-                bonus += 0.8 if key in COUNTRIES else -0.5
+            places = [GAZETTEERS[h] for h in (head or "").split() if h in GAZETTEERS]
+            if places:
+                bonus += 0.8 if any(key in g for g in places) else -0.5
             bonus += 0.1 if kind == "name" and len(cand.split()) > 1 else 0.0
             ctx = context_weight(sc.sentence.text, cand, where) if kind == "name" else 1.0
             tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus)
