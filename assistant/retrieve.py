@@ -36,6 +36,7 @@ class Query:
     source: str | None = None
     use_window: bool = True
     mode: str = "hybrid"  # "hybrid" | "dense" | "lexical" (benchmarks compare them)
+    diverse: bool = True  # one passage per article first, then further chunks
 
 
 @dataclass
@@ -164,13 +165,14 @@ class Retriever:
                 lists.append(self._lexical_hits(q, wlo, whi, sources, CANDIDATES // 2))
         t2 = time.perf_counter()
         weights = [1.0] * base + [WINDOW_WEIGHT] * (len(lists) - base)
-        passages = self._fuse(lists, weights, q.top_k)
+        passages = self._fuse(lists, weights, q.top_k, q.diverse)
         t3 = time.perf_counter()
         timings = {"embed_query": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
                    "fuse": (t3 - t2) * 1000}
         return Retrieval(passages, window, vec, timings)
 
-    def _fuse(self, lists: list[list[str]], weights: list[float], top_k: int) -> list[Passage]:
+    def _fuse(self, lists: list[list[str]], weights: list[float], top_k: int,
+              diverse: bool = True) -> list[Passage]:
         fused: dict[str, float] = {}
         for ranked, weight in zip(lists, weights, strict=True):
             for rank, cid in enumerate(ranked):
@@ -191,7 +193,7 @@ class Retriever:
                 if label not in dup[2]:
                     dup[2].append(label)
                 continue
-            if any(k[0]["article_id"] == row["article_id"] for k in kept):
+            if diverse and any(k[0]["article_id"] == row["article_id"] for k in kept):
                 extra.append((row, sh, []))
             elif len(kept) < top_k:
                 kept.append((row, sh, []))

@@ -2,7 +2,7 @@
 latency (p50/p95) on stores of about 1k and 10k chunks and the full corpus.
 
     python benchmarks/latency.py              # builds the 1k/10k stores if missing
-    python benchmarks/latency.py --full STORE # also the full-corpus store (from benchmarks/ingest.py --n all --keep)
+    python benchmarks/latency.py --full STORE   # also a full-corpus store
 """
 
 from __future__ import annotations

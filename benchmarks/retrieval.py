@@ -15,11 +15,13 @@ import time
 
 from _common import DEV, STORES, write_result
 
-VARIANTS = [
-    ("dense, as-of filter only", "dense", False),
-    ("lexical (BM25), as-of filter only", "lexical", False),
-    ("hybrid (RRF), as-of filter only", "hybrid", False),
-    ("hybrid + date preference (question window / latest week)", "hybrid", True),
+VARIANTS = [  # (label, mode, date preference, one passage per article first)
+    ("dense, as-of filter only", "dense", False, False),
+    ("lexical (BM25), as-of filter only", "lexical", False, False),
+    ("hybrid (RRF), as-of filter only", "hybrid", False, False),
+    ("hybrid + date preference (question window / latest week)", "hybrid", True, False),
+    ("hybrid + date preference + article diversity (default)", "hybrid", True, True),
+    ("dense + date preference + article diversity", "dense", True, True),
 ]
 
 
@@ -37,12 +39,12 @@ def main() -> None:
     rows = [json.loads(line) for line in DEV.open(encoding="utf-8")]
     rows = [r for r in rows if r.get("gold_doc_ids")]
     result: dict[str, dict[str, float]] = {}
-    for label, mode, window in VARIANTS:
+    for label, mode, window, diverse in VARIANTS:
         hits1 = hits5 = rr = 0.0
         start = time.perf_counter()
         for r in rows:
             as_of = dt.date.fromisoformat(r["question_date"].replace("/", "-")[:10])
-            q = Query(r["question"], top_k=5, as_of=as_of, mode=mode, use_window=window)
+            q = Query(r["question"], top_k=5, as_of=as_of, mode=mode, use_window=window, diverse=diverse)
             ids = [p.article_id for p in app.retriever.retrieve(dataclasses.replace(q)).passages]
             gold = set(r["gold_doc_ids"])
             ranks = [i for i, a in enumerate(ids) if a in gold]

@@ -99,7 +99,8 @@ def candidates(sentence: str, kind: str, known: frozenset[str] = frozenset()) ->
             while tokens and tokens[0].lower() in _LEAD:
                 tokens = tokens[1:]
             if tokens and tokens[0].lower() not in WEEKDAYS:
-                found.append(" ".join(tokens).removesuffix("’s").removesuffix("'s"))
+                span = " ".join(tokens).removesuffix("’s").removesuffix("'s")
+                found.append(re.split(r"[’']s\s+", span)[-1])  # "California's Yosemite" -> "Yosemite"
     return [f.strip() for f in found if f.strip()]
 
 
