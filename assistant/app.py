@@ -61,8 +61,16 @@ class App:
             from assistant.store import ChromaStore
 
             emb = self.embedder
-            self._cache["store"] = ChromaStore(self.settings, emb.name, emb.dim)
+            self._cache["store"] = ChromaStore(self.settings, emb.name, emb.dim,
+                                               state_id=self.manifest.state_id())
         return self._cache["store"]  # type: ignore[no-any-return]
+
+    def drop_store(self) -> None:
+        """Forget the open store (and what was built on it); the next use reopens it."""
+        self._cache.pop("retriever", None)
+        store = self._cache.pop("store", None)
+        if store is not None:
+            store.close()
 
     @property
     def manifest(self) -> Manifest:
@@ -105,7 +113,8 @@ class App:
     @contextmanager
     def writer_lock(self, wait: bool = True,
                     on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        """One writer per store across processes; readers never take it."""
+        """One ingest per store across processes (readers never take it; every Chroma call takes
+        a short lock of its own, see store.py)."""
         from filelock import FileLock, Timeout
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -127,6 +136,7 @@ class App:
             lock.release()
 
     def close(self) -> None:
+        self.drop_store()
         manifest = self._cache.pop("manifest", None)
         if manifest is not None:
             manifest.close()

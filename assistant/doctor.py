@@ -1,18 +1,17 @@
-"""`assistant doctor`: check that the store opens, matches the manifest and finds its own chunks."""
+"""`assistant doctor` and crash recovery: check the store against the manifest, repair or rebuild it."""
 
 from __future__ import annotations
 
-import contextlib
 import random
-import shutil
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
+from pathlib import Path
 
 from assistant.app import App
+from assistant.errors import StoreError
+from assistant.store import ChromaStore, StoreDamagedError, wipe_store
 
-OUR_FILES = ("manifest.sqlite3", "embed_cache.sqlite3", "bm25", "write.lock", "chat_history")
+TIE = 0.9999  # a hit this similar is the same text (duplicate articles embed identically)
 
 
 @dataclass
@@ -31,72 +30,155 @@ class DoctorReport:
 
     @property
     def ok(self) -> bool:
-        return self.opened and not self.missing and not self.extra and self.found_self == self.sampled
+        return (self.opened and not self.error and not self.missing and not self.extra
+                and self.found_self == self.sampled)
 
     def lines(self) -> list[str]:
         if not self.opened:
-            return [f"store: does not open ({self.error})"]
+            return [f"store: does not open ({self.error})", *self.notes, "status: DAMAGED"]
         return [
             "store: opens",
             f"chunks: {self.store_chunks} in the store, {self.manifest_chunks} in the manifest "
             f"({self.missing} missing, {self.extra} unknown)",
-            f"self-retrieval: {self.found_self}/{self.sampled} sampled chunks find themselves",
+            f"self-retrieval: {self.found_self}/{self.sampled} sampled chunks find themselves"
+            if not self.error else f"self-retrieval: failed ({self.error})",
             *self.notes,
             "status: OK" if self.ok else "status: DAMAGED",
         ]
 
 
-def check_store(app: App, sample: int = 50, seed: int = 0) -> DoctorReport:
-    """Open the store, compare it with the manifest, and check a sample of chunks."""
+def finds_itself(store: ChromaStore, ids: list[str], k: int = 3) -> int:
+    """How many of these stored chunks come back in the top k when queried with their own vector."""
+    found = 0
+    stored = store.get(ids)
+    for cid in ids:
+        if cid not in stored:
+            continue
+        hits = store.query(stored[cid][1], k, None)
+        found += any(h.chunk_id == cid for h in hits) or bool(hits and hits[0].score >= TIE)
+    return found
+
+
+def check_store(app: App, sample: int = 50, seed: int = 0,
+                on_wait: Callable[[], None] | None = None) -> DoctorReport:
+    """Open the store, compare it with the manifest, and check a sample of chunks (waits for an
+    ingest in progress to finish, so that what it compares is not moving)."""
     report = DoctorReport()
-    try:
-        store = app.store
-        ids = store.all_ids()
-    except Exception as exc:  # any failure to open is what the doctor reports
-        report.error = f"{type(exc).__name__}: {str(exc)[:200]}"
-        return report
-    report.opened = True
-    known = app.manifest.chunk_ids()
-    report.manifest_chunks, report.store_chunks = len(known), len(ids)
-    report.missing, report.extra = len(known - ids), len(ids - known)
-    picked = random.Random(seed).sample(sorted(known & ids), min(sample, len(known & ids)))
-    report.sampled = len(picked)
-    if picked:
-        stored = store.get(picked)
-        for cid in picked:
-            _doc, vec = stored[cid]
-            hits = store.query(np.asarray(vec), 3, None)
-            report.found_self += any(h.chunk_id == cid for h in hits)
+    with app.writer_lock(on_wait=on_wait):
+        if app.manifest.get_meta("dirty") == "1":
+            report.notes.append("the last ingest was interrupted: the next `assistant ingest` "
+                                "finishes its cleanup")
+        try:
+            store = app.store
+            ids = store.all_ids()
+        except StoreError as exc:
+            report.error = str(exc)
+            return report
+        report.opened = True
+        known = app.manifest.chunk_ids()
+        report.manifest_chunks, report.store_chunks = len(known), len(ids)
+        report.missing, report.extra = len(known - ids), len(ids - known)
+        both = sorted(known & ids)
+        picked = random.Random(seed).sample(both, min(sample, len(both)))
+        report.sampled = len(picked)
+        try:
+            report.found_self = finds_itself(store, picked) if picked else 0
+        except StoreError as exc:
+            report.error = str(exc)
     return report
 
 
-def repair_store(app: App) -> str:
-    """Rebuild the vector store from the indexed source files (embeddings come from the cache)."""
+def probe(app: App, sample: int) -> str:
+    """'' when the store opens and a sample of its chunks find themselves; else what is wrong."""
+    try:
+        store = app.store
+        store.count()
+        known = sorted(app.manifest.chunk_ids())
+        picked = random.Random().sample(known, min(sample, len(known)))
+        present = sorted(store.get(picked)) if picked else []
+        found = finds_itself(store, present) if present else 0
+    except StoreDamagedError as exc:
+        return str(exc)
+    if len(present) - found > max(1, len(present) // 10):
+        return f"only {found} of {len(present)} sampled chunks find themselves"
+    return ""
+
+
+def recover(app: App, was_clean: bool) -> list[str]:
+    """Before an ingest: rebuild a damaged store; after an interrupted one, make it match the
+    manifest again (remove vectors it does not know, restore those it lacks). Returns notes."""
+    problem = probe(app, 3 if was_clean else 20)
+    if problem:
+        n, kept = rebuild_vectors(app)
+        where = f"; the damaged files are in {kept}" if kept else ""
+        return [f"The store was damaged ({problem}): rebuilt {n} chunks from the manifest and the "
+                f"embedding cache{where}"]
+    if was_clean and app.store.count() == app.manifest.counts()["chunks"]:
+        return []
+    removed, restored = reconcile(app)
+    if not (removed or restored):
+        return []
+    return [f"Finished an interrupted ingest: removed {removed} chunk(s) the manifest does not "
+            f"know and restored {restored} it lacked"]
+
+
+def reconcile(app: App) -> tuple[int, int]:
+    """Delete store vectors the manifest does not know; re-store manifest chunks the store lacks."""
+    store, manifest = app.store, app.manifest
+    ids = store.all_ids()
+    known = manifest.chunk_ids()
+    orphans = sorted(ids - known)
+    if orphans:
+        store.delete(orphans)
+    return len(orphans), _restore(app, known - ids)
+
+
+def _restore(app: App, ids: set[str] | None) -> int:
+    """Store these manifest chunks (None: all) with vectors from the embedding cache."""
+    if ids is not None and not ids:
+        return 0
+    n = 0
+    for chunks in app.manifest.chunks(ids):
+        app.store.upsert(chunks, app.embedder.embed([c.embed_text for c in chunks]))
+        n += len(chunks)
+    old = app.manifest.unrestorable()
+    if ids is not None:
+        old &= {str(r["article_id"]) for r in app.manifest.chunk_rows(sorted(ids)).values()}
+    if old:  # written by an older version: the next ingest reads their files again
+        app.manifest.forget_articles(old)
+    return n
+
+
+def rebuild_vectors(app: App) -> tuple[int, str]:
+    """Replace the vector store by one rebuilt from the manifest and the embedding cache."""
+    app.drop_store()
+    kept = wipe_store(app.settings)
+    return _restore(app, None), kept
+
+
+def repair_store(app: App, on_wait: Callable[[], None] | None = None) -> str:
+    """Rebuild the store from the manifest, then re-read the indexed files that changed."""
     from assistant.indexer import Indexer
 
-    files = sorted(app.manifest.files())
-    settings = app.settings
-    app.close()
-    if settings.chroma_url:
-        import chromadb  # noqa: F401  (server: drop the collection, keep the server)
+    with app.writer_lock(on_wait=on_wait):
+        manifest = app.manifest
+        if app.settings.chroma_url and manifest.counts()["chunks"] == 0:
+            raise StoreError(
+                f"Nothing to rebuild the collection from: {app.state_dir} has indexed nothing. "
+                "Use the --store folder that built it, or run `assistant ingest PATH`"
+            )
+        manifest.set_meta("dirty", "1")
+        n, kept = rebuild_vectors(app)
+        files = [f for f in sorted(manifest.files()) if Path(f).is_file()]
+        report = Indexer(app).run(files) if files else None
+        manifest.set_meta("dirty", "0")
+    where = f" (damaged files kept in {kept})" if kept else ""
+    changed = report.articles_indexed if report else 0
+    return f"{n} chunks restored from the manifest{where}; {changed} changed article(s) re-read"
 
-        from assistant.store import _client
 
-        with contextlib.suppress(Exception):
-            _client(settings).delete_collection(settings.collection)
-    else:
-        state = app.state_dir
-        backup = state / f"damaged-{time.strftime('%Y%m%d-%H%M%S')}"
-        backup.mkdir()
-        for item in state.iterdir():
-            if item.name.startswith(("damaged-", *OUR_FILES)):
-                continue
-            shutil.move(str(item), backup / item.name)
-    for name in ("manifest.sqlite3", "manifest.sqlite3-wal", "manifest.sqlite3-shm"):
-        (app.state_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(app.state_dir / "bm25", ignore_errors=True)
-    fresh = type(app)(settings)
-    with fresh.writer_lock():
-        report = Indexer(fresh).run(files)
-    return (f"{report.articles_indexed} articles, {report.chunks_added} chunks "
-            f"({report.embedded} embeddings reused or computed)")
+def self_retrieval(app: App, sample: int, seed: int = 0) -> tuple[int, int]:
+    """(found, sampled): chunks of the manifest that find themselves (for tests and benchmarks)."""
+    known = sorted(app.manifest.chunk_ids())
+    picked = random.Random(seed).sample(known, min(sample, len(known)))
+    return (finds_itself(app.store, picked) if picked else 0), len(picked)

@@ -34,6 +34,7 @@ class IngestReport:
     chunks_removed: int = 0
     embedded: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -50,7 +51,7 @@ class _Pending:
     file_path: str
     content_hash: str
     chunks: list[Chunk]
-    stale: set[str]
+    added: int
 
 
 def article_hash(a: Article) -> str:
@@ -75,7 +76,12 @@ def estimate_articles(files: Sequence[Path]) -> int:
 
 
 class Indexer:
-    """One ingest run; holds the store's writer lock while it runs."""
+    """One ingest run; the caller holds the store's writer lock (App.writer_lock) while it runs.
+
+    Crash safety: the manifest (SQLite) is the truth. Vectors are stored before the manifest
+    records them and deleted after it forgets them, so an interrupted run only leaves vectors the
+    manifest does not know; the `dirty` flag makes the next run remove them (doctor.recover).
+    """
 
     def __init__(self, app: App, progress: Progress | None = None) -> None:
         self.app = app
@@ -84,41 +90,55 @@ class Indexer:
         self.report = IngestReport()
         self._pending: list[_Pending] = []
         self._done_files: list[tuple[str, int, int]] = []
-        self._n_new_chunks = 0
+        self._n_pending_chunks = 0
         self._articles_done = 0
         self._total = 0
+        self._calls_at_start = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._inflight: tuple[Future[np.ndarray], list[_Pending], list[Chunk],
                               list[tuple[str, int, int]]] | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False, force: bool = False) -> IngestReport:
-        from assistant.ingest import article_files
+        from assistant.doctor import recover
 
         start = time.perf_counter()
-        self._recover_if_dirty()
-        self.manifest.set_meta("dirty", "1")
+        files = self._walk(paths)
+        try:
+            self._calls_at_start = self._embed_calls()
+            was_clean = self.manifest.get_meta("dirty") != "1"
+            self.manifest.set_meta("dirty", "1")
+            self.report.notes.extend(recover(self.app, was_clean))
+            self._total = estimate_articles(files)
+            seen_articles: set[str] = set()
+            for f in files:
+                self._ingest_file(f, force, prune, seen_articles)
+            self._flush(final=True)
+            if prune:
+                self._prune(files, seen_articles)
+            if self.report.articles_indexed or self.report.articles_removed or self.report.notes:
+                self.manifest.bump_generation()
+            self.manifest.set_meta("last_ingest", time.strftime("%Y-%m-%dT%H:%M:%S"))
+            self.manifest.set_meta("dirty", "0")
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.report.seconds = time.perf_counter() - start
+        return self.report
+
+    def _walk(self, paths: Sequence[str | Path]) -> list[Path]:
+        from assistant.ingest import article_files
+
         files: list[Path] = []
         for item in article_files(paths, self.app.settings):
             if isinstance(item, Skipped):
                 self.report.skipped.append(item)
             else:
                 files.append(item)
-        self._total = estimate_articles(files)
-        seen_articles: set[str] = set()
-        for f in files:
-            self._ingest_file(f, force, seen_articles)
-        self._flush(final=True)
-        if prune:
-            self._prune(files, seen_articles)
-        if self.report.articles_indexed or self.report.articles_removed:
-            self.manifest.bump_generation()
-        self.manifest.set_meta("dirty", "0")
-        self.manifest.set_meta("last_ingest", time.strftime("%Y-%m-%dT%H:%M:%S"))
-        self._pool.shutdown()
-        self.report.seconds = time.perf_counter() - start
-        return self.report
+        return files
 
-    def _ingest_file(self, f: Path, force: bool, seen: set[str]) -> None:
+    def _embed_calls(self) -> int:
+        return int(getattr(self.app.embedder, "calls", 0))
+
+    def _ingest_file(self, f: Path, force: bool, prune: bool, seen: set[str]) -> None:
         from assistant.ingest import read_file
 
         self.report.files_seen += 1
@@ -131,15 +151,19 @@ class Indexer:
             self.report.articles_unchanged += len(known)
             self._tick(len(known) if f.suffix.lower() == ".jsonl" else 1)
             return
+        held = self.manifest.article_ids_for_file(key)
+        read: set[str] = set()
         for item in read_file(f, self.app.settings):
             if isinstance(item, Skipped):
                 self.report.skipped.append(item)
                 self._tick(1)
                 continue
-            seen.add(item.id)
+            read.add(item.id)
             self._add_article(item, key)
             self._tick(1)
-        self._done_files.append((key, st.st_size, st.st_mtime_ns))
+        seen.update(read)
+        if prune or held <= read:  # else the file stays "changed" until a prune removes the rest
+            self._done_files.append((key, st.st_size, st.st_mtime_ns))
 
     def _add_article(self, article: Article, file_key: str) -> None:
         from assistant.ingest import chunk_article
@@ -155,24 +179,26 @@ class Indexer:
             self.report.skipped.append(Skipped(article.path, "no text to index"))
             return
         old_ids = self.manifest.chunk_ids(article.id) if old is not None else set()
-        new_ids = {c.id for c in chunks}
         if old is None:
             self.report.articles_new += 1
         else:
             self.report.articles_changed += 1
-        self._pending.append(_Pending(article, file_key, digest, chunks, old_ids - new_ids))
-        self._n_new_chunks += len(new_ids - old_ids)
-        if self._n_new_chunks >= FLUSH_CHUNKS:
+        added = len({c.id for c in chunks} - old_ids)
+        self._pending.append(_Pending(article, file_key, digest, chunks, added))
+        self._n_pending_chunks += len(chunks)
+        if self._n_pending_chunks >= FLUSH_CHUNKS:
             self._flush()
 
     def _flush(self, final: bool = False) -> None:
-        """Embed the pending batch in the background; store the previous batch meanwhile."""
+        """Embed the pending batch in the background; store the previous batch meanwhile.
+
+        Every chunk of a new or changed article is stored again (unchanged texts come from the
+        embedding cache), so the store's metadata always matches the manifest.
+        """
         batch, self._pending = self._pending, []
         done_files, self._done_files = self._done_files, []
-        self._n_new_chunks = 0
-        known = set().union(*(self.manifest.chunk_ids(p.article.id) for p in batch)) if batch else set()
-        todo = [c for p in batch for c in p.chunks if c.id not in known]
-        todo = list({c.id: c for c in todo}.values())
+        self._n_pending_chunks = 0
+        todo = list({c.id: c for p in batch for c in p.chunks}.values())
         future = self._pool.submit(self._embed, todo)
         self._commit_inflight()
         self._inflight = (future, batch, todo, done_files)
@@ -185,24 +211,27 @@ class Indexer:
         return self.app.embedder.embed([c.embed_text for c in chunks])
 
     def _commit_inflight(self) -> None:
+        """Store vectors, then record them in the manifest, then delete what it no longer has."""
         if self._inflight is None:
             return
         future, batch, todo, done_files = self._inflight
         self._inflight = None
         vectors = future.result()
-        self.report.embedded += len(todo)
         if todo:
             self.app.store.upsert(todo, vectors)
-        stale = sorted(set().union(*(p.stale for p in batch))) if batch else []
-        if stale:
-            self.app.store.delete(stale)
         with self.manifest.transaction():
             for p in batch:
                 self.manifest.put_article(p.article, p.file_path, p.content_hash, p.chunks)
             for key, size, mtime in done_files:
                 self.manifest.set_file_state(key, size, mtime)
-        self.report.chunks_added += len(todo)
+        touched = {p.article.id for p in batch}
+        stale = sorted(self.app.store.ids_for_articles(touched) - self.manifest.chunk_ids_for(touched)
+                       ) if touched else []
+        if stale:
+            self.app.store.delete(stale)
+        self.report.chunks_added += sum(p.added for p in batch)
         self.report.chunks_removed += len(stale)
+        self.report.embedded = self._embed_calls() - self._calls_at_start
 
     def _prune(self, files: Sequence[Path], seen: set[str]) -> None:
         """Remove articles whose file is gone, or whose re-read file no longer holds them."""
@@ -213,24 +242,17 @@ class Indexer:
                 continue
             if not Path(fpath).exists() or fpath in walked:
                 gone.append(aid)
-        ids = sorted(set().union(*(self.manifest.chunk_ids(a) for a in gone))) if gone else []
-        if ids:
-            self.app.store.delete(ids)
+        ids = self.manifest.chunk_ids_for(gone)
         with self.manifest.transaction():
             self.manifest.remove_articles(gone)
             for fpath in list(self.manifest.files()):
                 if not Path(fpath).exists():
                     self.manifest.forget_file(fpath)
+        if gone:
+            ids |= self.app.store.ids_for_articles(gone)
+            self.app.store.delete(sorted(ids))
         self.report.articles_removed += len(gone)
         self.report.chunks_removed += len(ids)
-
-    def _recover_if_dirty(self) -> None:
-        """After a crash: drop vectors the manifest does not know (an interrupted batch)."""
-        if self.manifest.get_meta("dirty") != "1":
-            return
-        orphans = sorted(self.app.store.all_ids() - self.manifest.chunk_ids())
-        if orphans:
-            self.app.store.delete(orphans)
 
     def _tick(self, n: int) -> None:
         self._articles_done += n

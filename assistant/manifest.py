@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +23,11 @@ CREATE INDEX IF NOT EXISTS articles_file ON articles(file_path);
 CREATE TABLE IF NOT EXISTS chunks (
   chunk_id TEXT PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL,
   title TEXT, source TEXT, url TEXT, author TEXT, path TEXT, published_at TEXT,
-  published_day INTEGER NOT NULL);
+  published_day INTEGER NOT NULL, embed_prefix TEXT);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 """
+CHUNK_COLS = ("chunk_id", "article_id", "idx", "text", "title", "source", "url", "author", "path",
+              "published_at", "published_day", "embed_prefix")
 
 
 class Manifest:
@@ -37,6 +40,9 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        cols = {str(r[1]) for r in self.db.execute("PRAGMA table_info(chunks)")}
+        if "embed_prefix" not in cols:  # manifests written before the prefix was recorded
+            self.db.execute("ALTER TABLE chunks ADD COLUMN embed_prefix TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -64,6 +70,14 @@ class Manifest:
 
     def bump_generation(self) -> None:
         self.set_meta("generation", str(self.generation() + 1))
+
+    def state_id(self) -> str:
+        """A random id of this manifest, recorded in the collection it indexes."""
+        if found := self.get_meta("state"):
+            return found
+        self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('state', ?)",
+                        (uuid.uuid4().hex,))
+        return self.get_meta("state")
 
     # -- files ----------------------------------------------------------------------------
     def file_state(self, path: str) -> tuple[int, int] | None:
@@ -105,6 +119,17 @@ class Manifest:
             rows = self.db.execute("SELECT chunk_id FROM chunks WHERE article_id=?", (article_id,))
         return {str(r[0]) for r in rows}
 
+    def chunk_ids_for(self, article_ids: Iterable[str]) -> set[str]:
+        """Chunk ids of these articles."""
+        wanted = sorted(set(article_ids))
+        out: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT chunk_id FROM chunks WHERE article_id IN ({marks})", part)
+            out.update(str(r[0]) for r in rows)
+        return out
+
     def put_article(self, article: Article, file_path: str, content_hash: str,
                     chunks: Sequence[Chunk]) -> None:
         """Replace an article's row and chunk rows (call inside a transaction)."""
@@ -115,10 +140,11 @@ class Manifest:
              article.published_at, article.path),
         )
         self.db.executemany(
-            "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO chunks ({', '.join(CHUNK_COLS)}) "
+            f"VALUES ({', '.join('?' * len(CHUNK_COLS))})",
             [
                 (c.id, c.article_id, c.index, c.text, c.title, c.source, c.url, c.author, c.path,
-                 c.published_at, day_number(c.published_at))
+                 c.published_at, day_number(c.published_at), _prefix(c))
                 for c in chunks
             ],
         )
@@ -146,11 +172,56 @@ class Manifest:
     def chunk_rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Full rows for the given chunk ids."""
         out: dict[str, dict[str, Any]] = {}
-        cols = ("chunk_id", "article_id", "idx", "text", "title", "source", "url", "author",
-                "path", "published_at", "published_day")
         for start in range(0, len(ids), 500):
             part = list(ids[start : start + 500])
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(f"SELECT * FROM chunks WHERE chunk_id IN ({marks})", part):
-                out[str(row[0])] = dict(zip(cols, row, strict=True))
+            sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE chunk_id IN ({marks})"
+            for row in self.db.execute(sql, part):
+                out[str(row[0])] = dict(zip(CHUNK_COLS, row, strict=True))
         return out
+
+    def chunks(self, ids: Iterable[str] | None = None, batch: int = 512) -> Iterator[list[Chunk]]:
+        """Indexed chunks as Chunk objects (to re-store them), in batches; ids=None: all of them.
+
+        Rows written before the embedded text was recorded are left out (see `unrestorable`).
+        """
+        sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE embed_prefix IS NOT NULL"
+        if ids is None:
+            cur = self.db.execute(sql + " ORDER BY chunk_id")
+            while rows := cur.fetchmany(batch):
+                yield [_chunk(r) for r in rows]
+            return
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), batch):
+            part = wanted[start : start + batch]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(sql + f" AND chunk_id IN ({marks})", part).fetchall()
+            if rows:
+                yield [_chunk(r) for r in rows]
+
+    def unrestorable(self) -> set[str]:
+        """Articles whose chunk rows lack the embedded text (written by an older version)."""
+        rows = self.db.execute("SELECT DISTINCT article_id FROM chunks WHERE embed_prefix IS NULL")
+        return {str(r[0]) for r in rows}
+
+    def forget_articles(self, article_ids: Iterable[str]) -> None:
+        """Remove articles and the file states of their files, so the next ingest reads them again."""
+        ids = sorted(set(article_ids))
+        files = {f for a, f in self.article_files().items() if a in set(ids)}
+        with self.transaction():
+            self.remove_articles(ids)
+            for f in files:
+                self.forget_file(f)
+
+
+def _prefix(c: Chunk) -> str | None:
+    """What the embedder saw before the chunk text (header and blank line)."""
+    return c.embed_text[: len(c.embed_text) - len(c.text)] if c.embed_text.endswith(c.text) else None
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    r = dict(zip(CHUNK_COLS, row, strict=True))
+    return Chunk(id=r["chunk_id"], article_id=r["article_id"], index=int(r["idx"]), text=r["text"],
+                 embed_text=f"{r['embed_prefix']}{r['text']}", title=r["title"] or "",
+                 source=r["source"], url=r["url"], author=r["author"], path=r["path"] or "",
+                 published_at=r["published_at"])

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant.chroma_access import LocalAccess, RemoteAccess, StoreDamagedError, brief
 from assistant.config import Settings
-from assistant.errors import EmbedderMismatchError, StoreError
+from assistant.errors import AssistantError, EmbedderMismatchError, StoreError
 from assistant.models import Chunk
 
+__all__ = ["ChromaStore", "Hit", "StoreDamagedError", "VectorStore", "chunk_metadata", "day_number",
+           "wipe_store"]
+
 UPSERT_BATCH = 512
+_WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
+_DAMAGE_WORDS = ("hnsw", "segment", "compactor", "backfill", "apply logs", "purging logs",
+                 "finding id", "getting embedding")
 
 
 @dataclass(frozen=True)
@@ -68,116 +74,191 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _client(settings: Settings) -> Any:
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        headers: dict[str, str] = {}
-        if settings.chroma_auth_token:
-            token = settings.chroma_auth_token
-            if settings.chroma_auth_header.lower() == "authorization":
-                token = f"Bearer {token}"
-            headers[settings.chroma_auth_header] = token
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
-        except Exception as exc:
-            raise StoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}): "
-                "start it with `chroma run --path DIR --host 127.0.0.1 --port N` or fix "
-                "ASSISTANT_CHROMA_URL"
-            ) from None
-    Path(settings.store).mkdir(parents=True, exist_ok=True)
-    try:
-        return chromadb.PersistentClient(path=settings.store, settings=chroma_settings)
-    except Exception as exc:
-        raise StoreError(
-            f"Cannot open the store at {settings.store} ({exc}): run `assistant doctor --repair`"
-        ) from None
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {t.__name__ for t in type(exc).__mro__}
+    return bool(names & {"ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError",
+                         "ConnectionError", "TimeoutException", "NetworkError"})
+
+
+class _GuardedCollection:
+    """The collection as llama-index sees it: every call goes through the store's session."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self._store = store
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        from chromadb.api.models.Collection import Collection
+
+        if name.startswith("__") or not hasattr(Collection, name):
+            raise AttributeError(name)
+        if not callable(getattr(Collection, name)):
+            with self._store.session() as coll:
+                return getattr(coll, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._store.session(write=name in _WRITES) as current:
+                return getattr(current, name)(*args, **kwargs)
+
+        return call
 
 
 class ChromaStore:
-    """A Chroma collection that records which embedder (name, dimension) wrote it."""
+    """A Chroma collection that records which embedder (name, dimension) and manifest wrote it."""
 
-    def __init__(self, settings: Settings, embedder_name: str, dim: int) -> None:
+    def __init__(self, settings: Settings, embedder_name: str, dim: int, state_id: str = "") -> None:
         self.embedder_name = embedder_name
+        self.name = settings.collection
+        self.remote = bool(settings.chroma_url)
         self.where = settings.chroma_url or settings.store
-        self._client = _client(settings)
-        meta = {"embedder": embedder_name, "dim": dim}
+        self._access: LocalAccess | RemoteAccess = (
+            RemoteAccess(settings) if self.remote else LocalAccess.of(Path(settings.store))
+        )
+        self._coll: tuple[Any, Any] | None = None
+        self.collection = _GuardedCollection(self)
+        self._open(dim, state_id)
+
+    @contextlib.contextmanager
+    def session(self, write: bool = False) -> Iterator[Any]:
+        """The live collection, under the inter-process lock (local) with Chroma errors mapped."""
         try:
-            self.collection = self._client.get_or_create_collection(
-                settings.collection,
-                embedding_function=None,
-                metadata=meta,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            with self._access.session(write) as client:
+                if self._coll is None or self._coll[0] is not client:
+                    self._coll = (client, client.get_collection(self.name, embedding_function=None))
+                yield self._coll[1]
+        except AssistantError:
+            raise
         except Exception as exc:
-            raise StoreError(
-                f"Cannot open collection {settings.collection!r} in {self.where} ({exc}): "
-                "run `assistant doctor` to check the store"
-            ) from None
-        found = self.collection.metadata or {}
-        if found.get("embedder") != embedder_name or int(found.get("dim", dim)) != dim:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> StoreError:
+        if self.remote and _is_connection_error(exc):
+            return StoreError(f"Cannot reach the Chroma server at {self.where} ({brief(exc)}): "
+                              "start it or fix ASSISTANT_CHROMA_URL")
+        names = {t.__name__ for t in type(exc).__mro__}
+        if names & {"InvalidArgumentError", "ValueError", "TypeError", "AttributeError"}:
+            return StoreError(f"Chroma rejected a request to {self.where} ({brief(exc)})")
+        if "NotFoundError" in names:
+            return StoreError(f"The collection {self.name!r} is gone from {self.where} "
+                              f"({brief(exc)}): run `assistant doctor --repair` to rebuild it")
+        kind: type[StoreError] = StoreDamagedError  # a local folder's files are kept aside when it is rebuilt
+        if self.remote and not any(w in str(exc).lower() for w in _DAMAGE_WORDS):
+            kind = StoreError  # a server's collection is only rebuilt when asked (doctor --repair)
+        return kind(f"The store {self.where} failed ({brief(exc)}): run "
+                    "`assistant doctor --repair` to rebuild it")
+
+    def _open(self, dim: int, state_id: str) -> None:
+        meta = {"embedder": self.embedder_name, "dim": dim, "state": state_id}
+        try:
+            with self._access.session(write=False) as client:
+                found = client.get_collection(self.name, embedding_function=None)
+        except AssistantError:
+            raise
+        except Exception as exc:
+            if type(exc).__name__ != "NotFoundError":
+                raise self._error(exc) from exc
+            with self._access.session(write=True) as client:
+                found = client.get_or_create_collection(
+                    self.name, embedding_function=None, metadata=meta,
+                    configuration={"hnsw": {"space": "cosine"}})
+        have = dict(found.metadata or {})
+        if have.get("embedder") != self.embedder_name or int(have.get("dim", dim)) != dim:
             raise EmbedderMismatchError(
-                f"The store {self.where} was built with embedder {found.get('embedder')!r} "
-                f"({found.get('dim')} dims), not {embedder_name!r} ({dim} dims): set "
-                f"ASSISTANT_EMBED_MODEL={found.get('embedder')} or use another --store"
+                f"The store {self.where} was built with embedder {have.get('embedder')!r} "
+                f"({have.get('dim')} dims), not {self.embedder_name!r} ({dim} dims): set "
+                f"ASSISTANT_EMBED_MODEL={have.get('embedder')} or use another --store"
             )
+        if state_id and have.get("state") != state_id:
+            self._adopt(meta, have, state_id)
+
+    def _adopt(self, meta: dict[str, Any], have: dict[str, Any], state_id: str) -> None:
+        """Claim the collection for this manifest, unless a server's collection belongs to another."""
+        if self.remote and have.get("state") and self.count() > 0:
+            raise StoreError(
+                f"The collection {self.name!r} on {self.where} was indexed from another state "
+                "folder (its manifest is not in --store): use that folder as --store, set "
+                "ASSISTANT_COLLECTION to another name, or run `assistant doctor --repair` to "
+                "rebuild the collection from this folder"
+            )
+        with self.session(write=True) as coll:
+            coll.modify(metadata={**have, **meta})
+
+    def close(self) -> None:
+        """Release the client (a later call reopens it)."""
+        self._coll = None
+        self._access.close()
 
     def count(self) -> int:
-        return int(self.collection.count())
+        with self.session() as coll:
+            return int(coll.count())
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         for start in range(0, len(chunks), UPSERT_BATCH):
             part = chunks[start : start + UPSERT_BATCH]
-            self.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=np.asarray(vectors[start : start + len(part)], dtype=np.float32),
-                documents=[c.text for c in part],
-                metadatas=[chunk_metadata(c) for c in part],
-            )
+            with self.session(write=True) as coll:
+                coll.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=np.asarray(vectors[start : start + len(part)], dtype=np.float32),
+                    documents=[c.text for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
         for start in range(0, len(ids), UPSERT_BATCH):
-            self.collection.delete(ids=list(ids[start : start + UPSERT_BATCH]))
+            with self.session(write=True) as coll:
+                coll.delete(ids=ids[start : start + UPSERT_BATCH])
 
     def all_ids(self) -> set[str]:
-        ids: set[str] = set()
+        return set(self.documents(include_text=False))
+
+    def documents(self, include_text: bool = True) -> dict[str, str]:
+        """Every id with its document (one consistent snapshot)."""
+        out: dict[str, str] = {}
         offset, page = 0, 5000
-        while True:
-            got = self.collection.get(include=[], limit=page, offset=offset)
-            ids.update(got["ids"])
-            if len(got["ids"]) < page:
-                return ids
-            offset += page
+        with self.session() as coll:
+            while True:
+                got = coll.get(include=["documents"] if include_text else [], limit=page,
+                               offset=offset)
+                docs = got.get("documents") or [""] * len(got["ids"])
+                out.update(zip(got["ids"], docs, strict=True))
+                if len(got["ids"]) < page:
+                    return out
+                offset += page
+
+    def ids_for_articles(self, article_ids: Iterable[str]) -> set[str]:
+        """Chunk ids stored for these articles (whatever the manifest says)."""
+        wanted = sorted(set(article_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), UPSERT_BATCH):
+            part = wanted[start : start + UPSERT_BATCH]
+            with self.session() as coll:
+                found.update(coll.get(where={"article_id": {"$in": part}}, include=[])["ids"])
+        return found
 
     def get(self, ids: Iterable[str]) -> dict[str, tuple[str, np.ndarray]]:
         """id -> (document, embedding) for the given ids that exist."""
-        got = self.collection.get(ids=list(ids), include=["documents", "embeddings"])
+        with self.session() as coll:
+            got = coll.get(ids=list(ids), include=["documents", "embeddings"])
         return {
             i: (d, np.asarray(e, dtype=np.float32))
             for i, d, e in zip(got["ids"], got["documents"], got["embeddings"], strict=True)
         }
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Hit]:
-        n = self.count()
-        if n == 0:
-            return []
-        res = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, n),
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self.session() as coll:
+            n = int(coll.count())
+            if n == 0:
+                return []
+            res = coll.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=min(k, n),
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             Hit(i, d, dict(m or {}), 1.0 - float(dist))
             for i, d, m, dist in zip(
@@ -187,7 +268,20 @@ class ChromaStore:
         ]
 
     def llama_vector_store(self) -> Any:
-        """The same collection as a llama-index ChromaVectorStore."""
+        """The same collection as a llama-index ChromaVectorStore (calls go through the lock)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
+
+
+def wipe_store(settings: Settings) -> str:
+    """Drop all vectors: delete a server's collection, or move a local folder's Chroma files aside.
+
+    Returns where the damaged local files were kept ("" for a server). Only the latest copy is kept.
+    """
+    if settings.chroma_url:
+        remote = RemoteAccess(settings)
+        with contextlib.suppress(Exception):
+            remote.client.delete_collection(settings.collection)
+        return ""
+    return LocalAccess.of(Path(settings.store)).wipe()

@@ -64,7 +64,7 @@ def main() -> None:
             run_cli(["--store", str(store), "ingest", str(corpus)])
         stores[label] = store
     if args.full:
-        stores["full"] = args.full
+        stores["full"] = args.full.resolve()
     result = {}
     for label, store in stores.items():
         result[label] = {**warm(store), "cold_ask_s": cold(store)}
