@@ -98,8 +98,13 @@ def load_lexical(manifest: Manifest, folder: Path) -> LexicalIndex:
     generation = manifest.generation()
     index = _load(folder)
     if index is None or index.generation != generation:
-        _build(manifest, folder, generation)
-        index = _load(folder)
+        from filelock import FileLock
+
+        with FileLock(str(folder.with_name(folder.name + ".lock"))):  # one builder at a time
+            index = _load(folder)  # another process may have built it while we waited
+            if index is None or index.generation != generation:
+                _build(manifest, folder, generation)
+                index = _load(folder)
     if index is None:
         raise OSError(f"cannot build the lexical index in {folder}")
     return index

@@ -134,6 +134,8 @@ def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bo
         return
     for s in report.skipped:
         click.echo(sanitize(f"skipped {s.path}: {s.reason}", False), err=True)
+    for note in report.notes:
+        click.echo(sanitize(note, False), err=True)
     rate = report.embedded / report.seconds if report.seconds else 0.0
     click.echo(
         f"Indexed {report.articles_new} new and {report.articles_changed} changed article(s) "
@@ -187,7 +189,10 @@ def run_doctor(app: App, repair: bool, sample: int) -> None:
     """Print the doctor's findings; exit 1 when the store is damaged and not repaired."""
     from assistant.doctor import check_store, repair_store
 
-    report = check_store(app, sample)
+    def waiting() -> None:
+        click.echo("Another ingest is writing to this store: waiting for it to finish...", err=True)
+
+    report = check_store(app, sample, on_wait=waiting)
     for line in report.lines():
         click.echo(line)
     if report.ok:
@@ -195,6 +200,7 @@ def run_doctor(app: App, repair: bool, sample: int) -> None:
     if not repair:
         click.echo("The store is damaged: run `assistant doctor --repair` to rebuild it.", err=True)
         sys.exit(1)
-    click.echo("Repairing: rebuilding the store from the source files...", err=True)
-    result = repair_store(app)
+    click.echo("Repairing: rebuilding the vectors from the manifest and the embedding cache, "
+               "then re-reading changed files...", err=True)
+    result = repair_store(app, on_wait=waiting)
     click.echo(f"Rebuilt: {result}")
