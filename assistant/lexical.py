@@ -14,6 +14,15 @@ import numpy as np
 from assistant.manifest import Manifest
 
 
+def _quiet_bm25s() -> None:
+    """bm25s sets its own logger to DEBUG at import: keep its progress chatter off the terminal."""
+    import logging
+
+    import bm25s  # noqa: F401
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
 def _stemmer() -> Any:
     import Stemmer
 
@@ -95,6 +104,7 @@ def _load(folder: Path) -> LexicalIndex | None:
 
 def load_lexical(manifest: Manifest, folder: Path) -> LexicalIndex:
     """The BM25 index for the manifest's current generation, rebuilding it when stale or damaged."""
+    _quiet_bm25s()
     generation = manifest.generation()
     index = _load(folder)
     if index is None or index.generation != generation:

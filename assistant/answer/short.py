@@ -154,7 +154,7 @@ def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any]) 
     ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))
     first = tally[ranked[0]]
     second = tally[ranked[1]] if len(ranked) > 1 else 0.0
-    if first < 0.3 or first < 1.0 * second:
+    if first < 0.3 or first < second:
         return None  # not clearly ahead: the cited sentences speak for themselves
     return shown[ranked[0]]
 
