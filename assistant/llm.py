@@ -115,6 +115,7 @@ class OpenAIChatClient:
 
         self.model = model
         self.timeout = float(timeout)
+        self._deadline = float("inf")
         self.retries = max(0, int(retries))
         self._url = display_url(base_url)
         self._key = api_key or ""
@@ -143,10 +144,15 @@ class OpenAIChatClient:
     ) -> ChatResult:
         """One chat completion (streamed through on_token when given); LLMError on any fault."""
         attempts = self.retries + 1
+        # The whole call, retries and waits included, never outlasts timeout x attempts (plus the
+        # short pauses between timed-out attempts): a long Retry-After is cut to fit.
+        self._deadline = time.monotonic() + self.timeout * attempts + TIMEOUT_BACKOFF_S * self.retries
         fault: _Fault | None = None
         tried = 0
         for attempt in range(attempts):
             tried = attempt + 1
+            if attempt and self._deadline - time.monotonic() < 0.5:
+                break
             outcome = self._attempt(messages, on_token, max_tokens)
             if isinstance(outcome, ChatResult):
                 return outcome
@@ -155,7 +161,7 @@ class OpenAIChatClient:
             wait = _wait_before_retry(fault, attempt)
             if not fault.retryable or tried >= attempts or wait is None:
                 break
-            time.sleep(wait)
+            time.sleep(max(0.0, min(wait, self._deadline - time.monotonic() - 0.5)))
         assert fault is not None
         raise self._error(fault, tried)
 
@@ -187,6 +193,9 @@ class OpenAIChatClient:
 
     def _params(self, messages: list[dict[str, str]], max_tokens: int | None) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "messages": messages}
+        left = self._deadline - time.monotonic()
+        if left < self.timeout:
+            params["timeout"] = max(0.5, left)
         if self._extra:
             params["extra_headers"] = self._extra
         # reasoning models spend hidden tokens first: a small cap would leave them no answer
