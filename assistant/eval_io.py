@@ -155,25 +155,16 @@ def default_out_dir(root: Path = Path("eval-results")) -> Path:
     return root / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def _git(args: list[str], cwd: Path | None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5,
+                          check=True).stdout.strip()
+
+
 def git_commit(cwd: Path | None = None) -> str | None:
     """The current git commit of `cwd` (short hash, "+dirty" if modified), or None."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        head = _git(["rev-parse", "--short=12", "HEAD"], cwd)
+        dirty = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}+dirty" if dirty else head or None

@@ -3,6 +3,8 @@ hit@5 and MRR for dense, lexical and hybrid retrieval, with and without the date
 with each question's date as --as-of.
 
     python benchmarks/retrieval.py [--store benchmarks/stores/ingest-all] [--name retrieval]
+    python benchmarks/retrieval.py --store benchmarks/stores/ingest-all-shipped \
+        --embed-model local:minilm-l6 --only 1,5,6 --name retrieval-shipped   # un-quantized model
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ def main() -> None:
     ap.add_argument("--store", default=str(STORES / "ingest-all"))
     ap.add_argument("--embed-model", default=None)
     ap.add_argument("--name", default="retrieval")
+    ap.add_argument("--only", default="", help="comma-separated variant numbers (1-based)")
     args = ap.parse_args()
+    variants = [v for i, v in enumerate(VARIANTS, 1)
+                if not args.only or str(i) in args.only.split(",")]
     from assistant.app import build_app
     from assistant.config import load_settings
     from assistant.retrieve import Query
@@ -39,7 +44,7 @@ def main() -> None:
     rows = [json.loads(line) for line in DEV.open(encoding="utf-8")]
     rows = [r for r in rows if r.get("gold_doc_ids")]
     result: dict[str, dict[str, float]] = {}
-    for label, mode, window, diverse in VARIANTS:
+    for label, mode, window, diverse in variants:
         hits1 = hits5 = rr = 0.0
         start = time.perf_counter()
         for r in rows:
