@@ -58,6 +58,7 @@ def expected_type(question: str) -> tuple[str, str | None]:
     return "other", None
 
 
+_RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b[^,]*,")
 _PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
          "inside", "throughout", "around"}
 
@@ -70,6 +71,8 @@ def context_weight(sentence: str, span: str, where: bool) -> float:
     before = words(sentence[max(0, i - 20) : i])
     after = sentence[i + len(span) : i + len(span) + 2]
     weight = 1.0
+    if any(m.start() < i < m.end() for m in _RELATIVE.finditer(sentence)):
+        weight *= 0.5  # inside ", which was founded by ...,": a description, not the news
     if before and before[-1] in _PREP:
         weight *= 1.3 if where else 0.5
     if after.startswith(("’s", "'s")):
