@@ -87,7 +87,7 @@ def _check_sentence(
         return cleaned
     for n in valid:
         if n not in citations:
-            citations[n] = _citation(by_n[n], best_quote(claim, by_n[n].text))
+            citations[n] = citation_for(by_n[n], best_quote(claim, by_n[n].text))
     for quoted in quotations(claim):
         if not any(quote_in_passage(quoted, by_n[n].text) for n in valid):
             cited = "".join(f"[{n}]" for n in valid)
@@ -201,7 +201,8 @@ def _excerpt(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _citation(p: Passage, quote: str) -> Citation:
+def citation_for(p: Passage, quote: str) -> Citation:
+    """The citation of passage p with the given verbatim quote."""
     return Citation(
         n=p.n, article_id=p.article_id, title=p.title, source=p.source,
         published_at=p.published_at, url=p.url, path=p.path, quote=quote,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answer.citations import citation_for
 from assistant.answer.sentences import Sentence, content_terms, split_sentences
 from assistant.dates import relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
@@ -99,11 +100,6 @@ def pick_evidence(scored: list[Scored], max_sentences: int = 3) -> list[Scored]:
     return chosen
 
 
-def _citation(p: Passage, quote: str) -> Citation:
-    return Citation(n=p.n, article_id=p.article_id, title=p.title, source=p.source,
-                    published_at=p.published_at, url=p.url, path=p.path, quote=quote)
-
-
 def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[str, list[Citation]]:
     """Answer text (short answer first, then cited sentences) and its citations."""
     parts: list[str] = [f"{short}." if short else ""]
@@ -116,7 +112,7 @@ def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[s
         note = "".join(f" ({phrase} = {day})" for phrase, day in mentions)
         parts.append(f"“{text}” [{p.n}]{dated}{note}")
         if all(c.n != p.n for c in citations):
-            citations.append(_citation(p, text))
+            citations.append(citation_for(p, text))
     return " ".join(x for x in parts if x).strip(), citations
 
 

@@ -160,9 +160,3 @@ def stem(word: str) -> str:
 def content_terms(text: str) -> set[str]:
     """Stemmed content words (no stop words, no one-letter tokens)."""
     return {stem(w) for w in words(text) if w not in STOP and len(w) > 1}
-
-
-def normalise_quotes(text: str) -> str:
-    """Straight quotes and collapsed whitespace, for comparing quotes with passages."""
-    table = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'"})
-    return re.sub(r"\s+", " ", text.translate(table)).strip()
