@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from assistant.lexical import LexicalIndex
     from assistant.llm import ChatClient
     from assistant.manifest import Manifest
+    from assistant.nlp import SentenceParser
     from assistant.retrieve import Retriever
     from assistant.store import ChromaStore
 
@@ -95,6 +96,15 @@ class App:
 
             self._cache["retriever"] = Retriever(self)
         return self._cache["retriever"]  # type: ignore[no-any-return]
+
+    @property
+    def parser(self) -> SentenceParser | None:
+        """The packaged sentence parser for short answers (None when it is not installed)."""
+        if "parser" not in self._cache:
+            from assistant.nlp import load_parser
+
+            self._cache["parser"] = load_parser()
+        return self._cache["parser"]  # type: ignore[no-any-return]
 
     @property
     def chat_client(self) -> ChatClient | None:

