@@ -79,3 +79,10 @@ def test_parser_memo_returns_the_same_parse(parse: SentenceParser) -> None:
     first = parse(["Ford is recalling vehicles.", "Ford is recalling vehicles."])
     assert first[0] is first[1]
     assert [e.text for e in first[0].ents] == ["Ford"]
+
+
+def test_a_name_inside_a_which_clause_describes_and_does_not_answer(parse: SentenceParser) -> None:
+    text = ("The SCO, which was founded by China and Russia in 2001 to address security concerns, "
+            "added Belarus, Moscow’s closest ally, to the group on Thursday.")
+    evidence = scored((text, 0.8))
+    assert short_answer("Who joined the SCO in 2024?", evidence, evidence, parse=parse) == "Belarus"

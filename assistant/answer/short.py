@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.sentences import STOP, content_terms, split_sentences, words
-from assistant.answer.spans import typed_short_answer
+from assistant.answer.spans import in_relative_clause, typed_short_answer
 from assistant.models import Passage
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
@@ -64,7 +64,6 @@ def expected_type(question: str) -> tuple[str, str | None]:
     return "other", None
 
 
-_RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b[^,]*,")
 _PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
          "inside", "throughout", "around"}
 
@@ -77,7 +76,7 @@ def context_weight(sentence: str, span: str, where: bool) -> float:
     before = words(sentence[max(0, i - 20) : i])
     after = sentence[i + len(span) : i + len(span) + 2]
     weight = 1.0
-    if any(m.start() < i < m.end() for m in _RELATIVE.finditer(sentence)):
+    if in_relative_clause(sentence, i):
         weight *= 0.5  # inside ", which was founded by ...,": a description, not the news
     if before and before[-1] in _PREP:
         weight *= 1.3 if where else 0.5

@@ -80,6 +80,14 @@ def labels_for(kind: str, head: str | None, question: str) -> tuple[frozenset[st
     return NAMED, NAMED
 
 
+_RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b[^,]*,")
+
+
+def in_relative_clause(sentence: str, offset: int) -> bool:
+    """True inside ", which was founded by X,": a description of something else, not the news."""
+    return any(m.start() < offset < m.end() for m in _RELATIVE.finditer(sentence))
+
+
 def _acronym(span: str) -> str:
     return "".join(w[0] for w in span.split() if w[:1].isupper())
 
@@ -192,6 +200,8 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
                 fit *= 1.6 if any(key in g for g in places) else 0.4
             elif preferred == PLACE and key in COUNTRIES:
                 fit *= 1.2
+            if in_relative_clause(doc.text, doc[start].idx):
+                fit *= 0.5
             tally[key] = tally.get(key, 0.0) + weight * fit * _slot_fit(doc, start, end, q_terms) * _role_fit(
                 doc, start, end, role)
             shown.setdefault(key, text)
