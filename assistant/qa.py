@@ -85,8 +85,9 @@ def stale_files(app: App) -> list[str]:
 
 def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: np.ndarray,
              choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
+    from assistant.answer.choice import pick_choice
     from assistant.answer.extractive import answer_extractive
-    from assistant.answer.short import pick_choice, short_answer
+    from assistant.answer.short import short_answer
     from assistant.answer.spans import head_similarity
 
     shorten = functools.partial(short_answer, parse=app.parser, similar=head_similarity(app.embedder))

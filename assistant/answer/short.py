@@ -6,12 +6,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
-from assistant.answer.sentences import STOP, content_terms, split_sentences, words
+from assistant.answer.sentences import STOP, content_terms, words
 from assistant.answer.spans import in_relative_clause, typed_short_answer
-from assistant.models import Passage
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
 _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
@@ -180,67 +177,3 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
     if first < 0.3 or first < second:
         return None  # not clearly ahead: the cited sentences speak for themselves
     return shown[ranked[0]]
-
-
-def _presence(terms: set[str], text_terms: set[str]) -> float:
-    return len(terms & text_terms) / len(terms) if terms else 0.0
-
-
-def _norm(text: str) -> str:
-    return " " + " ".join(re.findall(r"[a-z0-9$£€%.]+", text.lower().replace(",", ""))) + " "
-
-
-def choice_terms(choice: str, q_terms: set[str]) -> set[str]:
-    """Distinctive words of a choice (numbers count, even one digit)."""
-    terms = {t for t in (words(choice)) if t not in STOP}
-    return (terms - q_terms) or terms
-
-
-def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec: np.ndarray,
-                embedder: Any, search: Callable[[str], list[Passage]] | None = None) -> int | None:
-    """The choice best supported by a sentence that names it and answers the question.
-
-    Each choice is looked for in the question's passages and, when `search` is given, in the
-    passages found for "question + choice" (same date limits). Support = the best relevance to the
-    question of a sentence that names the choice, plus a little for how many passages name it.
-    """
-    if not choices or not passages:
-        return None
-    q_terms = content_terms(question)
-    pools = [list(passages) + (search(f"{question} {c}") if search else []) for c in choices]
-    texts: dict[str, set[str]] = {}
-    per_choice: list[list[str]] = []
-    for choice, pool in zip(choices, pools, strict=True):
-        terms = choice_terms(choice, q_terms)
-        phrase = _norm(choice)
-        found: list[str] = []
-        for p in pool:
-            for sent in split_sentences(p.text):
-                st = texts.setdefault(sent.text, set(words(sent.text)) | content_terms(sent.text))
-                if terms and (_presence(terms, st) >= 0.6 or phrase in _norm(sent.text)):
-                    found.append(sent.text)
-        per_choice.append(list(dict.fromkeys(found)))
-    unique = sorted({t for found in per_choice for t in found})
-    if not unique:
-        return _closest_choice(choices, passages, embedder)
-    vecs = np.asarray(embedder.embed(unique), dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
-    rel = {t: 0.6 * float(v) + 0.4 * _presence(q_terms, texts[t]) for t, v in zip(unique, vecs, strict=True)}
-    scores = []
-    for choice, found in zip(choices, per_choice, strict=True):
-        terms = choice_terms(choice, q_terms)
-        phrase = _norm(choice)
-        named = sum(1 for p in passages if _presence(terms, set(words(p.text))) >= 0.6)
-        best = max((rel[t] + (0.15 if phrase in _norm(t) else 0.0) for t in found), default=-1.0)
-        scores.append(best + 0.02 * named)
-    top = int(np.argmax(scores))
-    if scores[top] > -1.0:
-        return top
-    return _closest_choice(choices, passages, embedder)
-
-
-def _closest_choice(choices: list[str], passages: list[Passage], embedder: Any) -> int:
-    """No passage names any choice: the choice closest in meaning to the passages."""
-    cvec = np.asarray(embedder.embed(choices), dtype=np.float32)
-    pvec = np.asarray(embedder.embed([p.text for p in passages]), dtype=np.float32)
-    weights = 1.0 / np.arange(1, len(passages) + 1)
-    return int(np.argmax((cvec @ pvec.T) @ weights))

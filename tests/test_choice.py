@@ -1,0 +1,84 @@
+"""The offline multiple-choice picker: named choices, per-choice searches, negation, numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.answer.choice import pick_choice
+from assistant.models import Passage
+
+
+class BagEmbedder:
+    """A real (hashed bag-of-words) embedder: texts sharing words are close."""
+
+    dim = 256
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        out[:, 0] += 1e-3
+        normed: np.ndarray = out / np.linalg.norm(out, axis=1, keepdims=True)
+        return normed
+
+    def embed_query(self, text: str) -> np.ndarray:
+        row: np.ndarray = self.embed([text])[0]
+        return row
+
+
+def passage(n: int, text: str, date: str = "2022-09-20", title: str = "News") -> Passage:
+    return Passage(n, f"c{n}", f"a{n}", title, "example.com", None, f"/n/{n}.md", date, text, 0.5)
+
+
+def pick(question: str, choices: list[str], passages: list[Passage],
+         found: dict[str, list[Passage]] | None = None) -> int | None:
+    emb = BagEmbedder()
+
+    def search(text: str) -> list[Passage]:
+        return (found or {}).get(text.removeprefix(question).strip(), [])
+
+    return pick_choice(question, choices, passages, emb.embed_query(question), emb, search=search)
+
+
+def test_the_choice_named_where_the_question_is_answered_wins() -> None:
+    question = "Which automaker recalled more than 200,000 pickup trucks this week?"
+    passages = [
+        passage(1, "Ford unveiled a new electric sedan at the Detroit auto show on Monday."),
+        passage(2, "Nissan is recalling more than 200,000 pickup trucks because they can roll away."),
+        passage(3, "Ford said sales of its sedans rose in August, and Ford shares climbed."),
+    ]
+    assert pick(question, ["Ford", "Rivian", "Chevrolet", "Nissan"], passages) == 3
+
+
+def test_a_choice_found_only_by_its_own_search_counts_and_old_news_weighs_less() -> None:
+    question = "Which US national park was hit by severe flooding that washed out roads this week?"
+    passages = [passage(1, "Flooding washed out roads and bridges this week, officials said.")]
+    found = {
+        "Yellowstone": [passage(2, "Severe flooding in Yellowstone National Park washed out roads and "
+                                   "bridges this week.", title="Yellowstone flooding")],
+        "Yosemite": [passage(3, "Severe flooding in Yosemite National Park washed out roads and bridges.",
+                             date="2019-03-01", title="Yosemite flooding")],
+    }
+    assert pick(question, ["Yosemite", "Yellowstone", "Grand Canyon", "Zion"], passages, found) == 1
+
+
+def test_a_negated_question_takes_the_choice_no_sentence_names() -> None:
+    question = "Which one of these people was not given the Presidential Medal of Freedom this week?"
+    passages = [passage(1, "Biden gave the Presidential Medal of Freedom to Simone Biles, Denzel "
+                           "Washington and, posthumously, John McCain this week.")]
+    choices = ["Simone Biles", "Denzel Washington", "John McCain", 'Dwayne "The Rock" Johnson']
+    assert pick(question, choices, passages) == 3
+
+
+def test_numbers_match_as_words_and_approximately() -> None:
+    question = "How many times has the media mogul been divorced?"
+    passages = [passage(1, "The split means the media mogul has been divorced four times.")]
+    assert pick(question, ["Two", "Three", "Four", "Five"], passages) == 2
+    question = "Approximately how many book titles have been banned in US schools over the last year?"
+    passages = [passage(1, "Over the last year there were 2,532 bans of 1,648 book titles in US schools.")]
+    assert pick(question, ["500", "900", "1,300", "1,600"], passages) == 3
