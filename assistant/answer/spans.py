@@ -101,7 +101,7 @@ def _is_question_echo(span: str, q_terms: set[str], q_tokens: set[str]) -> bool:
 
 
 def question_role(doc: Any) -> tuple[str, str] | None:
-    """(dependency role, stemmed verb) of the wh-phrase: "Which automaker recalled ..." -> (nsubj, recall)."""
+    """(dependency role, verb lemma) of the wh-phrase: "Which automaker recalled ..." -> (nsubj, recall)."""
     for tok in doc:
         if tok.lower_ in ("which", "what", "who", "whom"):
             phrase = tok.head if tok.dep_ == "det" else tok
@@ -109,8 +109,13 @@ def question_role(doc: Any) -> tuple[str, str] | None:
             if phrase.dep_ == "pobj":
                 verb = verb.head
             if verb.pos_ in ("VERB", "AUX") and phrase is not verb:
-                return _role(phrase.dep_), stem(verb.lower_)
+                return _role(phrase.dep_), _verb_key(verb)
     return None
+
+
+def _verb_key(tok: Any) -> str:
+    """The verb's lemma ("lost" -> "lose"), or its stem when the pipeline has no lemmatizer."""
+    return str(tok.lemma_ or stem(tok.lower_)).lower()
 
 
 def _role(dep: str) -> str:
@@ -122,7 +127,7 @@ def _role_fit(doc: Any, start: int, end: int, role: tuple[str, str] | None) -> f
         return 1.0
     root = doc[start:end].root
     verb = root.head.head if root.dep_ == "pobj" else root.head
-    return ROLE_BOOST if _role(str(root.dep_)) == role[0] and stem(str(verb.lower_)) == role[1] else 1.0
+    return ROLE_BOOST if _role(str(root.dep_)) == role[0] and _verb_key(verb) == role[1] else 1.0
 
 
 def _slot_fit(doc: Any, start: int, end: int, q_terms: set[str]) -> float:
