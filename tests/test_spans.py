@@ -73,6 +73,17 @@ def test_without_the_parser_names_come_from_patterns(monkeypatch: pytest.MonkeyP
     assert nlp.load_parser() is None
     evidence = scored(("The award went to Serena Williams at a ceremony on Monday.", 0.8))
     assert short_answer("Who received the award?", evidence[:1], evidence, parse=None) == "Serena Williams"
+    # installed but broken: the first use fails once, quietly, and patterns answer
+    broken = nlp.SentenceParser("json")  # a module without load(): loading it fails
+    for _ in range(2):
+        assert short_answer("Who received the award?", evidence[:1], evidence, parse=broken) == "Serena Williams"
+
+
+def test_the_model_loads_on_first_use_only() -> None:
+    parser = load_parser()
+    assert parser is not None and parser._nlp is None
+    assert [e.label_ for e in parser(["Ford is recalling vehicles."])[0].ents] == ["ORG"]
+    assert parser._nlp is not None
 
 
 def test_parser_memo_returns_the_same_parse(parse: SentenceParser) -> None:

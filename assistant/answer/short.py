@@ -9,6 +9,7 @@ from typing import Any
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.sentences import STOP, content_terms, words
 from assistant.answer.spans import in_relative_clause, typed_short_answer
+from assistant.nlp import ParserUnavailable
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
 _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
@@ -135,7 +136,10 @@ def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any],
     """
     kind, head = expected_type(question)
     if kind == "name" and parse is not None:
-        span = typed_short_answer(question, kind, head, scored, parse, similar=similar)
+        try:
+            span = typed_short_answer(question, kind, head, scored, parse, similar=similar)
+        except ParserUnavailable:
+            span = None  # already logged once; the patterns below still answer
         if span is not None:
             return span
     return pattern_answer(question, kind, head, scored)
