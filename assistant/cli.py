@@ -48,8 +48,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 
     try:
         return parse_date(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}: use YYYY-MM-DD, e.g. 2024-07-04") from None
 
 
 def question_options(f: F) -> F:

@@ -27,10 +27,21 @@ class Window:
         return (self.start.isoformat(), self.end.isoformat())
 
 
+_DAY = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
+
+
 def parse_date(text: str) -> dt.date:
-    """An ISO date (YYYY-MM-DD, YYYY/MM/DD, or an ISO datetime); ValueError otherwise."""
-    t = text.strip().replace("/", "-")[:10]
-    return dt.date.fromisoformat(t)
+    """A day given by a user or a question file: YYYY-MM-DD (also / or . between, or an ISO datetime).
+
+    ValueError says which is wrong: the shape, or a day that does not exist (2022-02-30).
+    """
+    m = _DAY.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real day") from None
 
 
 def _month_end(year: int, month: int) -> dt.date:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import parse_date
 from assistant.errors import EvalError
 
-_DATE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
 _JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 
 
@@ -40,13 +38,12 @@ def normalize_date(value: Any) -> str | None:
     """YYYY-MM-DD from "2022-06-17", "2022/06/17" or an ISO datetime; None when empty."""
     if value is None or value == "":
         return None
-    m = _DATE.match(str(value)) if isinstance(value, str) else None
-    if m is None:
+    if not isinstance(value, str):
         raise _Malformed(f"date {value!r} is not YYYY-MM-DD")
     try:
-        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        return parse_date(value).isoformat()
     except ValueError as exc:
-        raise _Malformed(f"date {value!r} is not a real day") from exc
+        raise _Malformed(f"date {exc}") from None
 
 
 def _str_list(obj: dict[str, Any], key: str) -> list[str]:

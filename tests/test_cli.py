@@ -81,6 +81,8 @@ def test_errors_are_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-un
     assert result.exit_code == 0 and "Nothing to index" in result.stderr
     result = run("ask", "--as-of", "yesterday", "x")
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.stderr
+    result = run("ask", "--as-of", "2024-02-30", "x")
+    assert result.exit_code == 2 and "'2024-02-30' is not a real day" in result.stderr
 
 
 def test_other_embedder_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def]

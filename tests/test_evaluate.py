@@ -397,6 +397,7 @@ def test_malformed_lines_are_reported_with_line_numbers(tmp_path: Path) -> None:
     assert [w.split(":")[1] for w in warnings] == ["2", "3", "4", "5", "6", "8"]
     assert warnings[0].startswith("questions.jsonl:2: invalid JSON")
     assert "duplicate id" in warnings[4] and "previous" in warnings[5]
+    assert "date 'June 2022' is not YYYY-MM-DD" in warnings[3]
 
 
 def test_text_file_gives_answers_only(tmp_path: Path) -> None:
