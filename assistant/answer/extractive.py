@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import citation_for
+from assistant.answer.qtype import cue_type
 from assistant.answer.sentences import Sentence, content_terms, split_sentences
 from assistant.dates import relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
@@ -30,20 +31,6 @@ class Scored:
     cosine: float
     lexical: float
     score: float
-
-
-def question_type(question: str) -> str:
-    """who | when | number | where | other."""
-    q = question.lower().strip()
-    if re.match(r"(and\s+)?(who|whom|whose)\b", q):
-        return "who"
-    if re.match(r"(and\s+)?(when|what year|what date|what day|which year|which day)\b", q):
-        return "when"
-    if re.search(r"\bhow (many|much)\b|\bwhat (percentage|number|share)\b", q):
-        return "number"
-    if re.match(r"(and\s+)?(where|which (country|city|state|nation|region))\b", q):
-        return "where"
-    return "other"
 
 
 def _cue(qtype: str, sentence: str, q_terms: set[str]) -> float:
@@ -69,7 +56,7 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     vectors = embed.embed([s.text for s in sentences])  # type: ignore[attr-defined]
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     q_terms = content_terms(question)
-    qtype = question_type(question)
+    qtype = cue_type(question)
     out: list[Scored] = []
     for s, cos in zip(sentences, cosines, strict=True):
         s_terms = content_terms(s.text)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
+from assistant.answer.qtype import expected_type
 from assistant.answer.sentences import STOP, content_terms, words
 from assistant.answer.spans import in_relative_clause, typed_short_answer
 from assistant.nlp import ParserUnavailable
@@ -22,44 +23,9 @@ _MONTHS = ("January|February|March|April|May|June|July|August|September|October|
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
 _MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
 _QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
-NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
-                 "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",
-                 "fine", "total", "count", "figure", "distance", "weight", "size"}
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
          "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
-
-
-def expected_type(question: str) -> tuple[str, str | None]:
-    """(kind, head noun): kind is name | number | money | date | other."""
-    q = question.lower()
-    if re.search(r"\bhow much\b|\bwhat (?:price|amount|sum)\b|\bhow expensive\b", q):
-        return "money", None
-    m = re.search(r"\bhow many\s+(\w+)", q)
-    if m:
-        return "number", m.group(1)
-    if re.search(r"\bwhat (?:percentage|number|share)\b|\bhow (?:old|long|far|tall|fast|big|high|heavy|deep"
-                 r"|large|wide)\b|\bmeasures?:\s*$", q):
-        return "number", None
-    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month)\b|\bwhich (?:year|date|day|month)\b"
-                 r"|\bsince:\s*$", q):
-        return "date", None
-    m = re.search(r"\bwhich (?:one )?of (?:these|the following|them)\s+([\w’']+)?", q)
-    if m:
-        return "name", (m.group(1) if m.group(1) and m.group(1) not in STOP else None)
-    m = re.search(r"\b(?:which|what)\s+(?:(?:one|kind|type|sort)\s+of\s+)?([\w’']+)(?:\s+([\w’']+))?", q)
-    heads = [h for h in (m.groups() if m else ()) if h and h not in STOP]
-    numeric = [h for h in heads if h in NUMERIC_HEADS]
-    if numeric:
-        money = any(h in ("price", "cost", "amount", "sum", "salary", "fine", "hourly") for h in heads)
-        return ("money" if money else "number"), numeric[0]
-    if re.search(r"\bwho(?:m|se)?\b|\bwhere\b", q):
-        return "name", None
-    if heads:
-        return "name", " ".join(heads)
-    if re.search(r"\bname of\b|\bcalled\b|\btitled\b", q):
-        return "name", None
-    return "other", None
 
 
 _PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
