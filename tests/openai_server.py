@@ -49,6 +49,16 @@ class Recorded:
     json: Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request (the fault tests do) is expected, not an error to print."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class OpenAIServer:
     """Threaded HTTP server speaking /v1/chat/completions (plain and SSE) and /v1/embeddings."""
 
@@ -89,7 +99,7 @@ class OpenAIServer:
 
     def start(self) -> OpenAIServer:
         handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
