@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from assistant.answer.sentences import STOP
+from assistant.answer.spans import PLACE, labels_for
 
 NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
                  "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",
                  "fine", "total", "count", "figure", "distance", "weight", "size"}
-PLACE_HEADS = {"country", "nation", "city", "state", "region", "capital", "island", "town", "province"}
 
 
 def expected_type(question: str) -> tuple[str, str | None]:
@@ -52,8 +52,7 @@ def cue_type(question: str) -> str:
     if kind == "date":
         return "when"
     if kind == "name":
-        first = (head or "").split()[:1]
-        if re.match(r"\s*(?:and\s+)?where\b", question, re.I) or (first and first[0] in PLACE_HEADS):
+        if labels_for(kind, head, question)[0] == PLACE:  # "where ...", "which country ..."
             return "where"
         if re.search(r"\bwho(?:m|se)?\b", question, re.I):
             return "who"
