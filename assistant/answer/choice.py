@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.sentences import STOP, split_sentences, stem
+from assistant.dates import parse_date
 from assistant.models import Passage
 
 _TOKEN = re.compile(r"[$£€%]|\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -117,7 +118,7 @@ class Unit:
 
 def _day(text: str | None) -> date | None:
     try:
-        return date.fromisoformat((text or "")[:10])
+        return parse_date(text or "")
     except ValueError:
         return None
 

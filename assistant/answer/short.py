@@ -9,7 +9,7 @@ from typing import Any
 from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.qtype import expected_type
 from assistant.answer.sentences import STOP, content_terms, words
-from assistant.answer.spans import in_relative_clause, typed_short_answer
+from assistant.answer.spans import in_relative_clause, outlet_of, typed_short_answer, weighted_evidence
 from assistant.nlp import ParserUnavailable
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
@@ -118,15 +118,11 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
     where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))
     q_terms = content_terms(question)
     top = list(scored[:15])
-    if not top:
-        return None
-    best_score = top[0].score
     known = frozenset(m.group(0).lower() for sc in top for m in _MID_CAPITAL.finditer(sc.sentence.text))
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
-    for sc in top:
-        weight = max(0.0, sc.score - best_score + 0.15) / 0.15
-        outlet = (sc.passage.source or "").lower().split(".")[0]
+    for sc, weight in weighted_evidence(top):
+        outlet = outlet_of(sc.passage)
         for cand in dict.fromkeys(candidates(sc.sentence.text, kind, known)):
             if not _novel(cand, q_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue

@@ -167,6 +167,22 @@ def entity_candidates(doc: Any, wanted: frozenset[str],
                 yield span.start, span.end, "WORK_OF_ART"
 
 
+SPREAD = 0.15  # a sentence this far below the best one no longer counts
+
+
+def weighted_evidence(scored: Sequence[Any], depth: int = 15) -> list[tuple[Any, float]]:
+    """The top evidence sentences that count, each with its weight: 1 for the best, 0 at SPREAD below."""
+    top = list(scored[:depth])
+    best = top[0].score if top else 0.0
+    weighted = [(sc, (sc.score - best + SPREAD) / SPREAD) for sc in top]
+    return [(sc, w) for sc, w in weighted if w > 0]
+
+
+def outlet_of(passage: Any) -> str:
+    """The outlet's bare name ("cnn" for cnn.com): a span naming it is a byline, not an answer."""
+    return str(passage.source or "").lower().split(".")[0]
+
+
 def head_similarity(embedder: Any) -> Callable[[str, list[str]], list[float]]:
     """Cosine of each candidate to the question's head noun ("automaker" ~ "Ford"), by the embedder."""
     def similar(head: str, candidates: list[str]) -> list[float]:
@@ -182,19 +198,17 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
     preferred, acceptable = labels_for(kind, head, question)
     q_terms = content_terms(question)
     q_tokens = set(words(question))
-    top = list(scored[:depth])
-    if not top:
+    evidence = weighted_evidence(scored, depth)
+    if not evidence:
         return None
-    best = top[0].score
-    docs = parse([sc.sentence.text for sc in top])
+    docs = parse([sc.sentence.text for sc, _ in evidence])
     role = question_role(parse([question])[0])
     places = [GAZETTEERS[h] for h in (head or "").split() if h in GAZETTEERS]
+    nouns = kind == "name" and bool(head) and preferred == NAMED
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
-    for sc, doc in zip(top, docs, strict=True):
-        weight = max(0.0, sc.score - best + 0.15) / 0.15
-        outlet = (sc.passage.source or "").lower().split(".")[0]
-        nouns = kind == "name" and bool(head) and preferred == NAMED
+    for (sc, weight), doc in zip(evidence, docs, strict=True):
+        outlet = outlet_of(sc.passage)
         for start, end, label in dict.fromkeys(entity_candidates(doc, acceptable, nouns)):
             text = doc[start:end].text.strip(" ,.;:’'").removesuffix("’s").removesuffix("'s")
             key = text.lower()
