@@ -54,8 +54,11 @@ def test_hybrid_finds_a_name_that_dense_search_misses(make_app: Callable[..., Ap
     app = make_app()
     _ingest(app, write_articles(tmp_path / "docs", docs))
     q = "What injury does Szczesniakowski have?"
-    dense = app.retriever.retrieve(Query(q, top_k=2, mode="dense")).passages
-    hybrid = app.retriever.retrieve(Query(q, top_k=2)).passages
+    # Dense ranks the transfer 4th. Two injury reports tie in BM25 score with one another, and the
+    # tie order (chunk ids, which differ per tmp_path) puts the transfer 1st to 3rd after fusion:
+    # k=3 holds for every order, k=2 did not (a flaky test).
+    dense = app.retriever.retrieve(Query(q, top_k=3, mode="dense")).passages
+    hybrid = app.retriever.retrieve(Query(q, top_k=3)).passages
     assert all("Szczesniakowski" not in p.text for p in dense)
     assert any("Szczesniakowski" in p.text for p in hybrid)
 
