@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.errors import StoreBusyError
 
 if TYPE_CHECKING:
-    from assistant.embeddings import Embedder
-    from assistant.lexical import LexicalIndex
-    from assistant.llm import ChatClient
-    from assistant.manifest import Manifest
-    from assistant.nlp import SentenceParser
-    from assistant.retrieve import Retriever
-    from assistant.store import ChromaStore
+    from assistant.answer.llm.client import ChatClient
+    from assistant.answer.offline.nlp import SentenceParser
+    from assistant.embed import Embedder
+    from assistant.index.indexer import Indexer, Progress
+    from assistant.index.manifest import Manifest
+    from assistant.index.parts import IndexParts
+    from assistant.retrieve.hybrid import Retriever
+    from assistant.store.chroma import ChromaStore
+    from assistant.store.lexical import LexicalIndex
 
 
 def _offline_environment() -> None:
@@ -48,7 +49,8 @@ class App:
     @property
     def embedder(self) -> Embedder:
         if "embedder" not in self._cache:
-            from assistant.embeddings import CachedEmbedder, EmbedCache, make_embedder
+            from assistant.embed import make_embedder
+            from assistant.embed.cache import CachedEmbedder, EmbedCache
 
             raw = make_embedder(self.settings)
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,7 @@ class App:
     @property
     def store(self) -> ChromaStore:
         if "store" not in self._cache:
-            from assistant.store import ChromaStore
+            from assistant.store.chroma import ChromaStore
 
             emb = self.embedder
             self._cache["store"] = ChromaStore(self.settings, emb.name, emb.dim,
@@ -67,22 +69,21 @@ class App:
         return self._cache["store"]  # type: ignore[no-any-return]
 
     def drop_store(self) -> None:
-        """Forget the open store (and what was built on it); the next use reopens it."""
-        self._cache.pop("retriever", None)
-        store = self._cache.pop("store", None)
+        """Release the open store's client (the next use reopens it)."""
+        store = self._cache.get("store")
         if store is not None:
             store.close()
 
     @property
     def manifest(self) -> Manifest:
         if "manifest" not in self._cache:
-            from assistant.manifest import Manifest
+            from assistant.index.manifest import Manifest
 
             self._cache["manifest"] = Manifest(self.state_dir / "manifest.sqlite3")
         return self._cache["manifest"]  # type: ignore[no-any-return]
 
     def lexical(self) -> LexicalIndex:
-        from assistant.lexical import load_lexical
+        from assistant.store.lexical import load_lexical
 
         current = self._cache.get("lexical")
         if current is None or current.generation != self.manifest.generation():
@@ -92,16 +93,17 @@ class App:
     @property
     def retriever(self) -> Retriever:
         if "retriever" not in self._cache:
-            from assistant.retrieve import Retriever
+            from assistant.retrieve.hybrid import Retriever
 
-            self._cache["retriever"] = Retriever(self)
+            self._cache["retriever"] = Retriever(self.store, self.embedder, self.manifest,
+                                                 self.lexical)
         return self._cache["retriever"]  # type: ignore[no-any-return]
 
     @property
     def parser(self) -> SentenceParser | None:
         """The packaged sentence parser for short answers (None when it is not installed)."""
         if "parser" not in self._cache:
-            from assistant.nlp import load_parser
+            from assistant.answer.offline.nlp import load_parser
 
             self._cache["parser"] = load_parser()
         return self._cache["parser"]  # type: ignore[no-any-return]
@@ -111,7 +113,7 @@ class App:
         if not self.settings.llm_enabled:
             return None
         if "chat" not in self._cache:
-            from assistant.llm import make_chat_client
+            from assistant.answer.llm.client import make_chat_client
 
             self._cache["chat"] = make_chat_client(self.settings)
         return self._cache["chat"]  # type: ignore[no-any-return]
@@ -120,30 +122,26 @@ class App:
         """True when nothing was ever ingested into this store."""
         return self.manifest.counts()["articles"] == 0 and self.store.count() == 0
 
+    def index_parts(self) -> IndexParts:
+        """The manifest, embedder and store, as indexing and the doctor take them."""
+        from assistant.index.parts import IndexParts
+
+        return IndexParts(self.settings, self.manifest, self.embedder, self.store)
+
+    def indexer(self, progress: Progress | None = None) -> Indexer:
+        """An ingest run over this store (hold writer_lock() while it runs)."""
+        from assistant.index.indexer import Indexer
+
+        return Indexer(self.index_parts(), progress)
+
     @contextmanager
     def writer_lock(self, wait: bool = True,
                     on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        """One ingest per store across processes (readers never take it; every Chroma call takes
-        a short lock of its own, see store.py)."""
-        from filelock import FileLock, Timeout
+        """One ingest per store across processes (see index/lock.py)."""
+        from assistant.index.lock import writer_lock
 
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.state_dir / "write.lock"))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if not wait:
-                raise StoreBusyError(
-                    f"Another ingest is writing to {self.state_dir}: wait for it to finish "
-                    "(or run this again without --no-wait to queue behind it)"
-                ) from None
-            if on_wait:
-                on_wait()
-            lock.acquire()
-        try:
+        with writer_lock(self.state_dir, wait, on_wait):
             yield
-        finally:
-            lock.release()
 
     def close(self) -> None:
         self.drop_store()

@@ -137,3 +137,13 @@ def relative_mentions(sentence: str, published_at: str | None) -> list[tuple[str
         return []
     return re.findall(r"(\b(?:on|last|this)\s+\w+day|\byesterday|\btoday)\s+\((\d{1,2} \w+ \d{4})\)",
                       resolved, flags=re.I)
+
+
+def day_number(iso_date: str | None) -> int:
+    """Days since 1970-01-01 for an ISO date; -1 when unknown (Chroma metadata cannot hold None)."""
+    if not iso_date:
+        return -1
+    try:
+        return (dt.date.fromisoformat(iso_date[:10]) - dt.date(1970, 1, 1)).days
+    except ValueError:
+        return -1

@@ -46,7 +46,6 @@ def ensure_indexed(app: App, notice: Notice) -> None:
     """On a store that never saw an ingest, index the seed articles first and say so."""
     if not app.is_empty():
         return
-    from assistant.indexer import Indexer
 
     seeds = Path(app.settings.seeds_dir)
     if not seeds.exists():
@@ -54,7 +53,7 @@ def ensure_indexed(app: App, notice: Notice) -> None:
     notice(f"No articles indexed yet: indexing {seeds} first.")
     with app.writer_lock(on_wait=lambda: notice("Waiting for another ingest to finish...")):
         if app.is_empty():
-            Indexer(app).run([seeds])
+            app.indexer().run([seeds])
 
 
 def key_notice(app: App) -> list[str]:
@@ -85,10 +84,10 @@ def stale_files(app: App) -> list[str]:
 
 def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: np.ndarray,
              choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
-    from assistant.answer.choice import pick_choice
-    from assistant.answer.extractive import answer_extractive
-    from assistant.answer.short import short_answer
-    from assistant.answer.spans import head_similarity
+    from assistant.answer.offline.choice import pick_choice
+    from assistant.answer.offline.extractive import answer_extractive
+    from assistant.answer.offline.short import short_answer
+    from assistant.answer.offline.spans import head_similarity
 
     shorten = functools.partial(short_answer, parse=app.parser, similar=head_similarity(app.embedder))
     ans = answer_extractive(question, retrieval_passages, qvec, app.embedder,
@@ -102,7 +101,7 @@ def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: n
 def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, str]] | None = None,
         on_token: Callable[[str], None] | None = None, notice: Notice | None = None) -> Answer:
     """Answer one question from the indexed articles."""
-    from assistant.retrieve import Query
+    from assistant.retrieve.hybrid import Query
 
     question = question.strip()
     if not question:
@@ -130,7 +129,7 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     t1 = time.perf_counter()
     answer: Answer | None = None
     if client is not None and retrieval.passages:
-        from assistant.answer.llm_answer import answer_with_llm
+        from assistant.answer.llm.write import answer_with_llm
 
         try:
             answer = answer_with_llm(standalone, retrieval.passages, client, app.settings,

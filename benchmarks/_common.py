@@ -17,7 +17,7 @@ CORPUS = DATA / "corpus.jsonl"
 DEV = DATA / "dev.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"
 STORES = ROOT / "benchmarks" / "stores"
-ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+ASSISTANT = [sys.executable, "-m", "assistant"]
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None,

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.app import App, build_app  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
-from assistant.doctor import check_store, self_retrieval  # noqa: E402
+from assistant.index.doctor import check_store, self_retrieval  # noqa: E402
 
 
 def open_app(store: Path) -> App:
@@ -107,7 +107,7 @@ def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str,
         busy[0] = min(busy[0], time.monotonic() - began) * 0.9
     app = open_app(store)
     try:
-        after_kill = check_store(app, sample=20)
+        after_kill = check_store(app.index_parts(), sample=20)
     finally:
         app.close()
     rerun = subprocess.run([*ASSISTANT, "--store", str(store), "ingest", "--json", str(folder)],
@@ -116,7 +116,7 @@ def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str,
     app = open_app(store)
     try:
         equal = app.store.documents() == reference
-        found, sampled = self_retrieval(app, sample, seed=n)
+        found, sampled = self_retrieval(app.index_parts(), sample, seed=n)
     finally:
         app.close()
     shutil.rmtree(store)
@@ -136,7 +136,7 @@ def two_ingests(work: Path, folder: Path, ref: Path, reference: dict[str, str]) 
     app = open_app(store)
     try:
         equal = app.store.documents() == reference
-        found, sampled = self_retrieval(app, len(reference))
+        found, sampled = self_retrieval(app.index_parts(), len(reference))
     finally:
         app.close()
     shutil.rmtree(store)
@@ -151,8 +151,7 @@ def queries_during_ingest(work: Path, ref: Path, n_first: int, n_more: int) -> d
 
     import numpy as np
 
-    from assistant.indexer import Indexer
-    from assistant.retrieve import Query
+    from assistant.retrieve.hybrid import Query
 
     lines = corpus_subset(n_first + n_more, work / "more").read_text("utf-8").splitlines(True)
     folder = work / "growing"
@@ -162,7 +161,7 @@ def queries_during_ingest(work: Path, ref: Path, n_first: int, n_more: int) -> d
     copy_cache(ref, store)  # the first part is in the cache; the rest is embedded during the test
     app = open_app(store)
     with app.writer_lock():
-        Indexer(app).run([folder])
+        app.indexer().run([folder])
     (folder / "second.jsonl").write_text("".join(lines[n_first:]), encoding="utf-8")
     rows = [json.loads(x) for x in lines]
     questions = [Query(str(r.get("title") or "news"), top_k=5, mode="hybrid" if i % 2 else "dense",
@@ -178,7 +177,7 @@ def queries_during_ingest(work: Path, ref: Path, n_first: int, n_more: int) -> d
             errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
         times.append((time.perf_counter() - t0) * 1000)
     out, _ = proc.communicate()
-    found, sampled = self_retrieval(app, 100)
+    found, sampled = self_retrieval(app.index_parts(), 100)
     app.close()
     return {"ingest_exit_code": proc.returncode, "ingest": json.loads(out or "{}").get("seconds"),
             "queries": len(times), "errors": len(errors), "first_errors": errors[:3],

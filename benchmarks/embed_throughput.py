@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import load_settings  # noqa: E402
-from assistant.embeddings import make_embedder  # noqa: E402
-from assistant.onnx_minilm import (  # noqa: E402
+from assistant.embed import make_embedder  # noqa: E402
+from assistant.embed.onnx_minilm import (  # noqa: E402
     DIM,
     FFN,
     LAYERS,

@@ -20,7 +20,7 @@ from _common import STORES, corpus_subset, run_cli, write_result
 def raw_embedder_rate(corpus: Path, store: Path, sample: int) -> dict[str, float]:
     """The embedder alone on `sample` chunks of the same articles, in this process."""
     from assistant.config import load_settings
-    from assistant.embeddings import make_embedder
+    from assistant.embed import make_embedder
     from assistant.ingest import chunk_article, iter_articles
 
     settings = load_settings({"store": str(store)})
@@ -54,7 +54,7 @@ def main() -> None:
     first = json.loads(out)
     secs2, _, out2, _ = run_cli(["ingest", str(corpus), "--json"], env)
     second = json.loads(out2)
-    from assistant.manifest import Manifest
+    from assistant.index.manifest import Manifest
 
     manifest = Manifest(store / "manifest.sqlite3")
     tokens = 0

@@ -38,7 +38,7 @@ def main() -> None:
                 if not args.only or str(i) in args.only.split(",")]
     from assistant.app import build_app
     from assistant.config import load_settings
-    from assistant.retrieve import Query
+    from assistant.retrieve.hybrid import Query
 
     app = build_app(load_settings({"store": args.store, "embed_model": args.embed_model}))
     rows = [json.loads(line) for line in DEV.open(encoding="utf-8")]

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openai_server import openai_server_fixture  # noqa: F401  (the `openai_server` fixture)
 
 from assistant.app import App, build_app
 from assistant.config import Settings, load_settings
-
-from openai_server import openai_server_fixture  # noqa: F401  (the `openai_server` fixture)
 
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_STORE", "ASSISTANT_CHROMA_URL",
              "ASSISTANT_EMBED_MODEL", "ASSISTANT_LLM_MODEL"):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.choice import pick_choice
+from assistant.answer.offline.choice import pick_choice
 from assistant.models import Passage
 
 

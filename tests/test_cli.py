@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import SEED, md, write_articles
 
-from assistant.cli import cli
+from assistant.cli.main import cli
 from assistant.models import NOT_FOUND
 
 

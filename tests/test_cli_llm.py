@@ -17,15 +17,15 @@ from click.testing import CliRunner, Result
 from helpers import SEED, md, write_articles
 from openai_server import OpenAIServer, Reply
 
+from assistant.answer.llm.client import TIMEOUT_BACKOFF_S, make_chat_client
 from assistant.answer.rewrite import rewrite_followup
 from assistant.app import build_app
-from assistant.cli import cli
+from assistant.cli.commands import TerminalStream, print_answer
+from assistant.cli.main import cli
+from assistant.cli.render import render_answer, sanitize
 from assistant.config import PROJECT_ROOT, Settings
-from assistant.llm import TIMEOUT_BACKOFF_S, make_chat_client
 from assistant.models import NOT_FOUND
 from assistant.qa import AskOptions, ask
-from assistant.render import render_answer, sanitize
-from assistant.ui_cli import TerminalStream, print_answer
 
 Q = "Who joined the SCO in 2024?"
 CANARY = "sk-canary-Zt4Lq8Wm2Xc7RbK9"
@@ -143,7 +143,7 @@ def test_hanging_server_times_out_to_the_offline_answer(
     first_request: float | None = None
     t0 = time.monotonic()
     with out.open("w") as fo, err.open("w") as fe:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ask", Q, "--json"],
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", Q, "--json"],
                                 cwd=tmp_path, env=env, stdout=fo, stderr=fe)
         while proc.poll() is None and time.monotonic() - t0 < 60:
             if first_request is None and openai_server.chat_requests:
@@ -478,7 +478,7 @@ def test_chat_on_a_terminal_streams_and_closes_off_a_cut_answer(
     openai_server.enqueue(text=NOT_FOUND)
     env = _env_for_subprocess(seeded_store, model_cache, OPENAI_BASE_URL=openai_server.base_url,
                               ASSISTANT_LLM_RETRIES="0", TERM="dumb")
-    code, out, err = _run_on_a_tty([sys.executable, "-m", "assistant.cli", "chat"], env, tmp_path,
+    code, out, err = _run_on_a_tty([sys.executable, "-m", "assistant", "chat"], env, tmp_path,
                                    f"{Q}\nWho won the 2022 World Cup?\n")
     assert code == 0 and "Traceback" not in err, err
     assert [r.json.get("stream") for r in openai_server.chat_requests] == [True, None, True]

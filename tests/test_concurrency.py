@@ -14,8 +14,8 @@ from test_crash import cli_env, copy_cache, ingest_command, open_app
 from test_sync import assert_consistent, backend, ingest, tiny_corpus  # noqa: F401
 
 from assistant.app import App
-from assistant.doctor import self_retrieval
-from assistant.retrieve import Query
+from assistant.index.doctor import self_retrieval
+from assistant.retrieve.hybrid import Query
 
 
 def test_two_ingests_started_together_equal_one(model_cache: Path, backend: dict[str, Any],  # noqa: F811
@@ -40,7 +40,7 @@ def test_two_ingests_started_together_equal_one(model_cache: Path, backend: dict
     try:
         ingest(ref, folder)
         assert assert_consistent(app) == assert_consistent(ref)
-        assert self_retrieval(app, 200) == (200, 200)
+        assert self_retrieval(app.index_parts(), 200) == (200, 200)
     finally:
         ref.close()
         app.close()
@@ -97,4 +97,4 @@ def test_queries_during_an_ingest_never_fail(make_app: Callable[..., App], model
     late = reader.retriever.retrieve(Query(text, top_k=3, since=dt.date(2021, 4, 11), mode="dense"))
     assert late.passages and "Z0287Q" in late.passages[0].text  # the reader sees the new chunks
     assert len(assert_consistent(reader)) == 300
-    assert self_retrieval(reader, 100) == (100, 100)
+    assert self_retrieval(reader.index_parts(), 100) == (100, 100)

@@ -24,7 +24,7 @@ from test_sync import assert_consistent, backend, ingest, tiny_corpus  # noqa: F
 
 from assistant.app import App, build_app
 from assistant.config import load_settings
-from assistant.doctor import check_store, self_retrieval
+from assistant.index.doctor import check_store, self_retrieval
 
 N_ARTICLES = 200
 RANDOM_KILLS = 5
@@ -35,8 +35,8 @@ KILLER = """
 import os, signal, sys
 point, nth = sys.argv[1], int(sys.argv[2])
 del sys.argv[1:3]
-from assistant.manifest import Manifest
-from assistant.store import ChromaStore
+from assistant.index.manifest import Manifest
+from assistant.store.chroma import ChromaStore
 cls_name, method, when = point.split(".")
 cls = {"ChromaStore": ChromaStore, "Manifest": Manifest}[cls_name]
 orig = getattr(cls, method)
@@ -55,7 +55,7 @@ def wrapped(self, *args, **kwargs):
         hit(args)
     return result
 setattr(cls, method, wrapped)
-from assistant.cli import cli
+from assistant.cli.main import cli
 cli(prog_name="assistant")
 """
 
@@ -80,7 +80,7 @@ def cli_env(model_cache: Path, chosen: dict[str, Any]) -> dict[str, str]:
 
 def ingest_command(store: Path, *args: str, point: tuple[str, int] | None = None) -> list[str]:
     head = [sys.executable, "-c", KILLER, point[0], str(point[1])] if point else \
-        [sys.executable, "-m", "assistant.cli"]
+        [sys.executable, "-m", "assistant"]
     return [*head, "--store", str(store), "ingest", *args]
 
 
@@ -111,9 +111,9 @@ def finish_and_compare(store: Path, model_cache: Path, chosen: dict[str, Any], f
     try:
         ingest(app, folder, prune=prune)
         assert assert_consistent(app) == reference
-        found, sampled = self_retrieval(app, 50)
+        found, sampled = self_retrieval(app.index_parts(), 50)
         assert found == sampled == 50
-        assert check_store(app, sample=20).ok
+        assert check_store(app.index_parts(), sample=20).ok
         return found
     finally:
         app.close()
@@ -221,7 +221,7 @@ def _store_saving_its_index_often(store: Path, model_cache: Path) -> None:
                                        settings=ChromaSettings(anonymized_telemetry=False))
     client.create_collection("articles", embedding_function=None, metadata=meta, configuration={
         "hnsw": {"space": "cosine", "sync_threshold": 50, "batch_size": 50}})
-    from assistant.chroma_access import forget_client
+    from assistant.store.access import forget_client
 
     forget_client(client)
 
@@ -241,7 +241,7 @@ def test_damaged_chroma_files_are_rebuilt_by_the_next_ingest(
     header.write_bytes(header.read_bytes()[:10])  # what a kill while Chroma saves can leave
 
     app = open_app(store, model_cache, {})
-    report = check_store(app)
+    report = check_store(app.index_parts())
     assert report.opened and not report.ok and "doctor --repair" in report.error
     assert "status: DAMAGED" in report.lines()
     app.close()
@@ -256,6 +256,6 @@ def test_damaged_chroma_files_are_rebuilt_by_the_next_ingest(
     app = open_app(store, model_cache, {})
     try:
         assert assert_consistent(app) == reference
-        assert check_store(app, sample=50).ok
+        assert check_store(app.index_parts(), sample=50).ok
     finally:
         app.close()

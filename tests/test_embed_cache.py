@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from assistant.config import PROJECT_ROOT
-from assistant.embed_cache import CachedEmbedder, EmbedCache, text_hash
-from assistant.embeddings import CachedEmbedder as ReExported
+from assistant.embed.cache import CachedEmbedder, EmbedCache, text_hash
 from assistant.errors import StoreError
 
 
@@ -71,7 +70,7 @@ def test_file_is_in_wal_mode_and_large_lookups_are_chunked(tmp_path: Path) -> No
 def test_cached_embedder_embeds_each_text_once(tmp_path: Path) -> None:
     inner = CountingEmbedder()
     emb = CachedEmbedder(inner, EmbedCache(tmp_path / "c.sqlite3"))
-    assert ReExported is CachedEmbedder and emb.name == "fake:bow" and emb.dim == 64
+    assert emb.name == "fake:bow" and emb.dim == 64
     texts = ["the cat sat", "a dog barked", "the cat sat", "stocks fell"]
     first = emb.embed(texts)
     assert inner.seen == ["the cat sat", "a dog barked", "stocks fell"] and emb.calls == 3
@@ -99,7 +98,7 @@ def test_a_new_process_reuses_the_cache_with_zero_model_calls(tmp_path: Path) ->
 
 _WRITER = """
 import sys, numpy as np
-from assistant.embed_cache import EmbedCache, text_hash
+from assistant.embed.cache import EmbedCache, text_hash
 cache = EmbedCache(sys.argv[1])
 tag = sys.argv[2]
 for start in range(0, 1200, 40):

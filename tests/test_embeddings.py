@@ -12,15 +12,16 @@ import pytest
 from openai_server import OpenAIServer, Reply
 
 from assistant.config import PROJECT_ROOT, Settings, load_settings
-from assistant.embeddings import Embedder, LocalEmbedder, make_embedder
-from assistant.errors import ConfigError, LLMError
-from assistant.onnx_minilm import (
+from assistant.embed import Embedder, make_embedder
+from assistant.embed.local import LocalEmbedder
+from assistant.embed.onnx_minilm import (
     MAX_TOKENS,
     cache_dir,
     length_batches,
     load_tokenizer,
     quantized_model_path,
 )
+from assistant.errors import ConfigError, LLMError
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "data" / "realtimeqa" / "corpus.jsonl"
 SEEDS = PROJECT_ROOT / "seeds"
@@ -211,7 +212,7 @@ def test_llama_index_adapter_retrieves_without_default_models(
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import TextNode
 
-    from assistant.embeddings import LlamaIndexEmbedding
+    from assistant.retrieve.dense import LlamaIndexEmbedding
 
     adapter = LlamaIndexEmbedding(embedders["local:minilm-l6-q8"])
     assert isinstance(adapter, BaseEmbedding) and adapter.model_name == "local:minilm-l6-q8"

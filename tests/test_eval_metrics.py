@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.eval_metrics import (
+from assistant.eval.metrics import (
     citation_valid,
     contains,
     exact_match,
@@ -15,8 +15,8 @@ from assistant.eval_metrics import (
     token_f1,
     unit_in_passage,
 )
-from assistant.eval_questions import EvalQuestion
-from assistant.eval_summary import percentile
+from assistant.eval.questions import EvalQuestion
+from assistant.eval.summary import percentile
 
 
 def test_normalize_answer_is_squad_with_unicode_punctuation() -> None:

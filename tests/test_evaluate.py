@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 
 from assistant.errors import EvalError, LLMError
-from assistant.eval_io import answer_from_json, load_summary
-from assistant.evaluate import (
+from assistant.eval.evaluate import (
     EvalQuestion,
     compare_summaries,
     format_comparison,
     load_questions,
     run_eval,
 )
+from assistant.eval.io import answer_from_json, load_summary
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
 
 REPO = Path(__file__).resolve().parent.parent
@@ -310,7 +310,7 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path: Path) -> None
         "import sys\nfrom pathlib import Path\n"
         f"sys.path[:0] = [{str(REPO)!r}, {str(TESTS)!r}]\n"
         "from test_evaluate import CONFIG, TOP_K, FakeAsk\n"
-        "from assistant.evaluate import load_questions, run_eval\n"
+        "from assistant.eval.evaluate import load_questions, run_eval\n"
         "qs, _ = load_questions(Path(sys.argv[1]))\n"
         "run_eval(qs, FakeAsk(delay=0.25), Path(sys.argv[2]), config=CONFIG, top_k=TOP_K,\n"
         "         on_progress=lambda done, total, q: print(done, flush=True))\n"

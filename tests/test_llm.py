@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from openai_server import OpenAIServer, Reply, openai_server_fixture  # noqa: F401
 
+from assistant.answer.llm.client import OpenAIChatClient, StreamCutError, make_chat_client
 from assistant.config import load_settings
 from assistant.errors import ConfigError, LLMError
-from assistant.llm import OpenAIChatClient, StreamCutError, make_chat_client
 
 CANARY = "sk-canary-7Qz9XwVb3LmN8pRt"
 MESSAGES = [{"role": "user", "content": "Who joined the SCO?"}]

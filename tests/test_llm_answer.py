@@ -12,14 +12,14 @@ import pytest
 from openai_server import OpenAIServer, openai_server_fixture  # noqa: F401
 from test_citations import seed_passages
 
-from assistant.answer import budget
-from assistant.answer.budget import count_tokens, trim_to_tokens
-from assistant.answer.llm_answer import answer_with_llm, build_messages
+from assistant.answer.llm import budget
+from assistant.answer.llm.budget import count_tokens, trim_to_tokens
+from assistant.answer.llm.client import StreamCutError, make_chat_client
+from assistant.answer.llm.prompts import load_prompt
+from assistant.answer.llm.write import answer_with_llm, build_messages
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError, LLMError
-from assistant.llm import StreamCutError, make_chat_client
 from assistant.models import NOT_FOUND
-from assistant.prompts import load_prompt
 
 ACCEPTANCE = "Belarus joined the SCO [1]. It was also joined by Narnia [7]."
 QUESTION = "Which country joined the SCO at the summit?"

@@ -6,17 +6,17 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers import SEED, md, write_articles
+
 from assistant.app import App
-from assistant.indexer import Indexer
 from assistant.models import NOT_FOUND
 from assistant.qa import AskOptions, ask
-from assistant.retrieve import Query
-from helpers import SEED, md, write_articles
+from assistant.retrieve.hybrid import Query
 
 
 def _ingest(app: App, *paths: Path) -> None:
     with app.writer_lock():
-        Indexer(app).run(list(paths))
+        app.indexer().run(list(paths))
 
 
 def test_seed_question_is_answered_with_a_verbatim_dated_citation(make_app: Callable[..., App]) -> None:
@@ -103,17 +103,17 @@ def test_reingest_is_free_and_sync_removes_deleted(make_app: Callable[..., App],
     _ingest(app, folder)
     ids = app.store.all_ids()
     with app.writer_lock():
-        again = Indexer(app).run([folder])
+        again = app.indexer().run([folder])
     assert (again.embedded, again.articles_indexed) == (0, 0)
     assert app.store.all_ids() == ids
     (folder / "b.md").write_text(md("Beta", "2022-01-02", "Beta company reopened a mine in Peru."))
     with app.writer_lock():
-        edited = Indexer(app).run([folder])
+        edited = app.indexer().run([folder])
     assert (edited.articles_changed, edited.embedded) == (1, 1)
     assert len(app.store.all_ids() & ids) == len(ids) - 1
     (folder / "b.md").unlink()
     with app.writer_lock():
-        synced = Indexer(app).run([folder], prune=True)
+        synced = app.indexer().run([folder], prune=True)
     assert synced.articles_removed == 1
     assert all("Beta" not in app.manifest.chunk_rows([c])[c]["title"] for c in app.store.all_ids())
     answer = ask(app, "Where did Beta company reopen a mine?", AskOptions())

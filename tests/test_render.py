@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.answer.sentences import split_sentences
+from assistant.cli.render import render_answer, sanitize, strip_offsource_links
 from assistant.models import Answer, Citation, Passage
-from assistant.render import render_answer, sanitize, strip_offsource_links
+from assistant.text import split_sentences
 
 
 def test_sanitize_strips_escapes_and_controls() -> None:

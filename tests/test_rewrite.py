@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from openai_server import OpenAIServer, openai_server_fixture  # noqa: F401
 
+from assistant.answer.llm.client import OpenAIChatClient, make_chat_client
 from assistant.answer.rewrite import looks_like_followup, offline_rewrite, rewrite_followup
 from assistant.config import Settings, load_settings
 from assistant.errors import LLMError
-from assistant.llm import OpenAIChatClient, make_chat_client
 
 HISTORY = [("Which country joined the SCO at its summit in Kazakhstan?",
             "Belarus joined the SCO on Thursday [1].")]

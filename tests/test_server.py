@@ -25,8 +25,8 @@ from test_sync import (  # noqa: F401  (collected here again, against the server
 )
 
 from assistant.app import App
-from assistant.doctor import check_store, repair_store
 from assistant.errors import StoreError
+from assistant.index.doctor import check_store, repair_store
 from assistant.qa import AskOptions, ask
 
 
@@ -51,15 +51,15 @@ def test_a_fresh_state_folder_cannot_silently_share_a_collection(
         ask(stranger, "What did the council approve?", AskOptions())
     with pytest.raises(StoreError, match="another state folder"):
         ingest(stranger, folder)
-    report = check_store(stranger)
+    report = check_store(stranger.index_parts())
     assert not report.opened and "another state folder" in report.error
     with pytest.raises(StoreError, match="Nothing to rebuild"):
-        repair_store(stranger)
+        repair_store(stranger.index_parts())
     assert assert_consistent(owner) == docs  # the owner's collection was left alone
 
     again = make_app(**backend)  # the owner's folder still works, from a new process
     assert again.store.count() == len(docs)
-    assert check_store(again).ok
+    assert check_store(again.index_parts()).ok
 
 
 def test_the_auth_token_is_sent_and_never_shown(make_app: Callable[..., App]) -> None:

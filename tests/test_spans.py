@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import spans
-from assistant.answer.extractive import Scored
-from assistant.answer.sentences import Sentence
-from assistant.answer.short import short_answer
+from assistant.answer.offline import spans
+from assistant.answer.offline.extractive import Scored
+from assistant.answer.offline.nlp import SentenceParser, load_parser
+from assistant.answer.offline.short import short_answer
 from assistant.models import Passage
-from assistant.nlp import SentenceParser, load_parser
+from assistant.text import Sentence
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_closeness_to_the_head_noun_breaks_a_tie(parse: SentenceParser) -> None:
 
 
 def test_without_the_parser_names_come_from_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.nlp as nlp
+    import assistant.answer.offline.nlp as nlp
 
     monkeypatch.setattr(nlp, "MODEL_PACKAGE", "no_such_spacy_model_package")
     assert nlp.load_parser() is None

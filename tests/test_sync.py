@@ -18,7 +18,7 @@ import pytest
 from helpers import md, write_articles
 
 from assistant.app import App
-from assistant.indexer import Indexer, IngestReport
+from assistant.index.indexer import IngestReport
 from assistant.qa import AskOptions, ask, stale_files
 
 Backend = dict[str, Any]
@@ -51,7 +51,7 @@ def tiny_corpus(folder: Path, n: int, start: int = 0) -> Path:
 
 def ingest(app: App, *paths: Path, prune: bool = False, force: bool = False) -> IngestReport:
     with app.writer_lock():
-        return Indexer(app).run(list(paths), prune=prune, force=force)
+        return app.indexer().run(list(paths), prune=prune, force=force)
 
 
 def manifest_texts(app: App) -> dict[str, str]:

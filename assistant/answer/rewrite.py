@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.answer.llm.client import ChatClient
+from assistant.answer.llm.prompts import load_messages
 from assistant.config import Settings
-from assistant.llm import ChatClient
-from assistant.prompts import load_messages
 
 MAX_TURNS = 3  # previous turns shown to the model
 MAX_ANSWER_CHARS = 300

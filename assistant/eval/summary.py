@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.eval_metrics import ANSWERED_MODES
-from assistant.eval_questions import EvalQuestion
+from assistant.eval.metrics import ANSWERED_MODES
+from assistant.eval.questions import EvalQuestion
 
 
 @dataclass(frozen=True)

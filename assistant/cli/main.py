@@ -34,7 +34,7 @@ class Group(click.Group):
         except Exception as exc:
             if ctx.meta.get("debug"):
                 raise
-            from assistant.render import sanitize
+            from assistant.cli.render import sanitize
 
             click.echo(f"Error: unexpected {type(exc).__name__}: {sanitize(str(exc), False)[:300]} "
                        "(run with --debug for a traceback)", err=True)
@@ -78,7 +78,7 @@ def _app(ctx: click.Context, **overrides: Any) -> Any:
 
 
 def _notice(msg: str) -> None:
-    from assistant.render import sanitize
+    from assistant.cli.render import sanitize
 
     click.echo(sanitize(msg, False), err=True)
 
@@ -118,7 +118,7 @@ def cli(ctx: click.Context, store: str | None, chroma_url: str | None, embed_mod
 def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool, no_wait: bool,
            as_json: bool) -> None:
     """Index articles from PATHS (files or folders; default: the bundled seeds/)."""
-    from assistant.ui_cli import run_ingest
+    from assistant.cli.commands import run_ingest
 
     app = _app(ctx)
     run_ingest(app, list(paths) or [app.settings.seeds_dir], prune, force, no_wait, as_json)
@@ -130,7 +130,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool,
 @click.pass_context
 def sync(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Make the index match PATHS: add new, re-embed changed, remove deleted articles."""
-    from assistant.ui_cli import run_ingest
+    from assistant.cli.commands import run_ingest
 
     run_ingest(_app(ctx), list(paths), True, False, False, as_json)
 
@@ -152,9 +152,9 @@ def ask(ctx: click.Context, question: str, top_k: int | None, as_of: dt.date | N
         since: dt.date | None, until: dt.date | None, source: str | None, no_llm: bool,
         model: str | None, base_url: str | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed articles, with numbered citations."""
+    from assistant.cli.commands import TerminalStream, print_answer
     from assistant.qa import ask as run_ask
     from assistant.qa import ensure_indexed
-    from assistant.ui_cli import TerminalStream, print_answer
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     ensure_indexed(app, _notice)
@@ -171,10 +171,10 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
          until: dt.date | None, source: str | None, no_llm: bool, model: str | None,
          base_url: str | None) -> None:
     """Chat: ask follow-up questions (/help, /sources, /usage, /reset, /quit)."""
-    from assistant.chat import run_chat
+    from assistant.cli.chat import run_chat
+    from assistant.cli.commands import TerminalStream, chat_io
     from assistant.qa import ask as run_ask
     from assistant.qa import ensure_indexed
-    from assistant.ui_cli import TerminalStream, chat_io
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     ensure_indexed(app, _notice)
@@ -203,7 +203,7 @@ def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | N
              until: dt.date | None, source: str | None, no_llm: bool, model: str | None,
              base_url: str | None) -> None:
     """Run a question file (JSONL or one question per line) and score the answers."""
-    from assistant.ui_cli import run_eval_command
+    from assistant.cli.commands import run_eval_command
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
@@ -216,7 +216,7 @@ def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | N
 @click.pass_context
 def doctor(ctx: click.Context, repair: bool, sample: int) -> None:
     """Check the store: it opens, matches the manifest, and chunks find themselves."""
-    from assistant.ui_cli import run_doctor
+    from assistant.cli.commands import run_doctor
 
     run_doctor(_app(ctx), repair, sample)
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import citation_for
-from assistant.answer.qtype import cue_type
-from assistant.answer.sentences import Sentence, content_terms, split_sentences
+from assistant.answer.offline.qtype import cue_type
 from assistant.dates import relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
+from assistant.text import Sentence, content_terms, split_sentences
 
 MAX_SENTENCES_PER_PASSAGE = 40
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
 
-from assistant.eval_questions import EvalQuestion
+from assistant.eval.questions import EvalQuestion
 
 MARKER = re.compile(r"\[\d+(?:\s*[,;\u2013-]\s*\d+)*\]")
 _SENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)")

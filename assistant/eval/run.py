@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.app import App
-from assistant.eval_io import default_out_dir, git_commit
+from assistant.eval.io import default_out_dir, git_commit
 from assistant.models import Answer
 from assistant.qa import AskOptions, ask, ensure_indexed
 
@@ -48,7 +48,7 @@ def evaluate_file(app: App, questions: Path, out: Path | None, limit: int | None
                   opts: AskOptions, progress_factory: Callable[[int], Any],
                   notice: Callable[[str], None]) -> tuple[dict[str, Any], Path]:
     """Load, run and score a question file; returns (summary, output folder)."""
-    from assistant.evaluate import load_questions, run_eval
+    from assistant.eval.evaluate import load_questions, run_eval
 
     items, warnings = load_questions(questions)
     for w in warnings:

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.sentences import STOP, split_sentences, stem
 from assistant.dates import parse_date
 from assistant.models import Passage
+from assistant.text import STOP, split_sentences, stem
 
 _TOKEN = re.compile(r"[$£€%]|\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NUMBERS = {w: str(i) for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven",

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import day_number
 from assistant.models import Article, Chunk
-from assistant.store import day_number
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,6 +168,11 @@ class Manifest:
         )
         while rows := cur.fetchmany(batch):
             yield rows
+
+    def sources(self) -> list[str]:
+        """Every outlet that has indexed chunks."""
+        rows = self.db.execute("SELECT DISTINCT source FROM chunks WHERE source IS NOT NULL AND source != ''")
+        return sorted(str(r[0]) for r in rows)
 
     def chunk_rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Full rows for the given chunk ids."""

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.dates import Window, question_window
+from assistant.dates import Window, day_number, question_window
+from assistant.embed import Embedder
 from assistant.errors import ConfigError
 from assistant.models import Passage
-from assistant.store import day_number
-
-if TYPE_CHECKING:
-    from assistant.app import App
+from assistant.retrieve.dedup import near_duplicate, shingles
+from assistant.retrieve.dense import DenseSearch, day_filters
+from assistant.store.lexical import LexicalIndex
 
 RRF_K = 60
 CANDIDATES = 40
@@ -49,6 +49,20 @@ class Retrieval:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+class ChunkTable(Protocol):
+    """What retrieval reads from the manifest: chunk rows by id and the known outlets."""
+
+    def chunk_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def sources(self) -> list[str]: ...
+
+
+class VectorCollection(Protocol):
+    """What retrieval needs from the vector store: the collection as a llama-index vector store."""
+
+    def llama_vector_store(self) -> Any: ...
+
+
 def _day_range(q: Query) -> tuple[int | None, int | None]:
     lo = day_number(q.since.isoformat()) if q.since else None
     ends = [d for d in (q.until, q.as_of) if d is not None]
@@ -56,85 +70,50 @@ def _day_range(q: Query) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-def _where(lo: int | None, hi: int | None, sources: list[str] | None) -> list[Any]:
-    from llama_index.core.vector_stores import FilterOperator, MetadataFilter
-
-    out: list[Any] = []
+def lexical_hits(lex: LexicalIndex, text: str, lo: int | None, hi: int | None,
+                 sources: list[str] | None, n: int) -> list[str]:
+    """Ids of the n best BM25 chunks within the day range and outlets."""
+    if not lex.ids:
+        return []
+    scores = lex.scores(text)
+    mask = np.ones(len(lex.ids), dtype=bool)
     if lo is not None:
-        out.append(MetadataFilter(key="published_day", value=lo, operator=FilterOperator.GTE))
+        mask &= lex.days >= lo
     if hi is not None:
-        out.append(MetadataFilter(key="published_day", value=hi, operator=FilterOperator.LTE))
-        out.append(MetadataFilter(key="published_day", value=0, operator=FilterOperator.GTE))
+        mask &= (lex.days <= hi) & (lex.days >= 0)
     if sources is not None:
-        out.append(MetadataFilter(key="source", value=sources or ["-"], operator=FilterOperator.IN))
-    return out
-
-
-def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
-
-
-def _near_duplicate(a: set[str], b: set[str]) -> bool:
-    if not a or not b:
-        return False
-    inter = len(a & b)
-    return inter / min(len(a), len(b)) >= 0.6
+        allowed = set(sources)
+        mask &= np.fromiter((s in allowed for s in lex.sources), bool, len(lex.sources))
+    scores = np.where(mask & (scores > 0), scores, -1.0)
+    top = np.argsort(-scores)[:n]
+    return [lex.ids[i] for i in top if scores[i] > 0]
 
 
 class Retriever:
-    """Hybrid retrieval over the app's store, manifest and lexical index."""
+    """Hybrid retrieval over a vector store, an embedder, the manifest and the BM25 index.
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self._dense: Any = None
+    `lexical` returns the current BM25 index (it is reloaded when an ingest moves the manifest on).
+    """
 
-    def _dense_index(self) -> Any:
-        if self._dense is None:
-            from llama_index.core import VectorStoreIndex
-
-            from assistant.embeddings import LlamaIndexEmbedding
-
-            self._dense = VectorStoreIndex.from_vector_store(
-                self.app.store.llama_vector_store(),
-                embed_model=LlamaIndexEmbedding(self.app.embedder),
-            )
-        return self._dense
+    def __init__(self, store: VectorCollection, embedder: Embedder, manifest: ChunkTable,
+                 lexical: Callable[[], LexicalIndex]) -> None:
+        self.embedder = embedder
+        self.manifest = manifest
+        self.lexical = lexical
+        self._store = store
+        self._dense: DenseSearch | None = None
 
     def _dense_hits(self, q: Query, vec: np.ndarray, filters: list[Any], n: int) -> list[str]:
-        from llama_index.core.schema import QueryBundle
-        from llama_index.core.vector_stores import FilterCondition, MetadataFilters
-
-        mf = MetadataFilters(filters=filters, condition=FilterCondition.AND) if filters else None
-        retriever = self._dense_index().as_retriever(similarity_top_k=n, filters=mf)
-        nodes = retriever.retrieve(QueryBundle(query_str=q.text, embedding=vec.tolist()))
-        return [n.node.node_id for n in nodes]
-
-    def _lexical_hits(self, q: Query, lo: int | None, hi: int | None,
-                      sources: list[str] | None, n: int) -> list[str]:
-        lex = self.app.lexical()
-        if not lex.ids:
-            return []
-        scores = lex.scores(q.text)
-        mask = np.ones(len(lex.ids), dtype=bool)
-        if lo is not None:
-            mask &= lex.days >= lo
-        if hi is not None:
-            mask &= (lex.days <= hi) & (lex.days >= 0)
-        if sources is not None:
-            allowed = set(sources)
-            mask &= np.fromiter((s in allowed for s in lex.sources), bool, len(lex.sources))
-        scores = np.where(mask & (scores > 0), scores, -1.0)
-        top = np.argsort(-scores)[:n]
-        return [lex.ids[i] for i in top if scores[i] > 0]
+        if self._dense is None:
+            self._dense = DenseSearch(self._store.llama_vector_store(), self.embedder)
+        return self._dense.hits(q.text, vec, filters, n)
 
     def _sources(self, q: Query) -> list[str] | None:
         if not q.source:
             return None
         want = q.source.lower().removeprefix("www.")
-        known = self.app.manifest.db.execute("SELECT DISTINCT source FROM chunks").fetchall()
-        return [s for (s,) in known if s and (s.lower() == want or s.lower().endswith("." + want)
-                                             or want in s.lower())]
+        return [s for s in self.manifest.sources()
+                if s.lower() == want or s.lower().endswith("." + want) or want in s.lower()]
 
     def retrieve(self, q: Query) -> Retrieval:
         if q.mode not in ("hybrid", "dense", "lexical"):
@@ -147,22 +126,23 @@ class Retriever:
             window = Window(q.as_of - dt.timedelta(days=RECENT_DAYS), q.as_of, "the week before as-of")
         lo, hi = _day_range(q)
         sources = self._sources(q)
-        vec = self.app.embedder.embed_query(q.text)
+        vec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
         dense, lexical = q.mode in ("hybrid", "dense"), q.mode in ("hybrid", "lexical")
+        lex = self.lexical() if lexical else None
         lists: list[list[str]] = []
         if dense:
-            lists.append(self._dense_hits(q, vec, _where(lo, hi, sources), CANDIDATES))
-        if lexical:
-            lists.append(self._lexical_hits(q, lo, hi, sources, CANDIDATES))
+            lists.append(self._dense_hits(q, vec, day_filters(lo, hi, sources), CANDIDATES))
+        if lex is not None:
+            lists.append(lexical_hits(lex, q.text, lo, hi, sources, CANDIDATES))
         base = len(lists)
         if window is not None:
             wlo = max(day_number(window.start.isoformat()), lo if lo is not None else -10**9)
             whi = min(day_number(window.end.isoformat()), hi if hi is not None else 10**9)
             if wlo <= whi and dense:
-                lists.append(self._dense_hits(q, vec, _where(wlo, whi, sources), CANDIDATES // 2))
-            if wlo <= whi and lexical:
-                lists.append(self._lexical_hits(q, wlo, whi, sources, CANDIDATES // 2))
+                lists.append(self._dense_hits(q, vec, day_filters(wlo, whi, sources), CANDIDATES // 2))
+            if wlo <= whi and lex is not None:
+                lists.append(lexical_hits(lex, q.text, wlo, whi, sources, CANDIDATES // 2))
         t2 = time.perf_counter()
         weights = [1.0] * base + [WINDOW_WEIGHT] * (len(lists) - base)
         passages = self._fuse(lists, weights, q.top_k, q.diverse)
@@ -178,15 +158,15 @@ class Retriever:
             for rank, cid in enumerate(ranked):
                 fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         order = sorted(fused, key=lambda c: (-fused[c], c))
-        rows = self.app.manifest.chunk_rows(order[: top_k * 6])
+        rows = self.manifest.chunk_rows(order[: top_k * 6])
         kept: list[tuple[dict[str, Any], set[str], list[str]]] = []
         extra: list[tuple[dict[str, Any], set[str], list[str]]] = []  # more chunks of kept articles
         for cid in order[: top_k * 6]:
             row = rows.get(cid)
             if row is None:
                 continue
-            sh = _shingles(row["text"])
-            dup = next((k for k in kept if _near_duplicate(k[1], sh)
+            sh = shingles(row["text"])
+            dup = next((k for k in kept if near_duplicate(k[1], sh)
                         and k[0]["article_id"] != row["article_id"]), None)
             if dup is not None:
                 label = f"{row['source'] or row['title']} ({row['published_at'] or 'date unknown'})"

@@ -14,14 +14,14 @@ from typing import Any
 import click
 
 from assistant.app import App
-from assistant.models import Answer
-from assistant.render import (
+from assistant.cli.render import (
     render_answer,
     render_passages,
     render_warnings,
     sanitize,
     strip_offsource_links,
 )
+from assistant.models import Answer
 
 # the end of a streamed text that may still become a markdown link or image: held back
 _OPEN_LINK = re.compile(r"!?\[[^\]\n]{0,200}(?:\](?:\([^)\n]{0,300})?)?$|!$")
@@ -109,7 +109,6 @@ def _progress_bar(total_hint: int) -> Any:
 def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bool,
                as_json: bool) -> None:
     """Index PATHS with a progress bar, then print what was indexed and skipped."""
-    from assistant.indexer import Indexer
 
     bar: Any = None
 
@@ -124,7 +123,7 @@ def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bo
 
     notice = "Another ingest is writing to this store: waiting for it to finish..."
     with app.writer_lock(wait=not no_wait, on_wait=lambda: click.echo(notice, err=True)):
-        report = Indexer(app, progress).run(paths, prune=prune, force=force)
+        report = app.indexer(progress).run(paths, prune=prune, force=force)
     if bar is not None:
         bar.close()
     if as_json:
@@ -150,7 +149,7 @@ def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bo
 
 def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
     """The terminal side of the chat loop (pass the TerminalStream the answers stream through)."""
-    from assistant.chat import ChatIO
+    from assistant.cli.chat import ChatIO
 
     def show(answer: Answer) -> None:
         if isinstance(streamed, TerminalStream):
@@ -171,7 +170,7 @@ def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
 def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
                      compare: str | None, opts: Any) -> None:
     """Run `assistant eval` with a progress bar, print the summary and the deltas."""
-    from assistant.run_eval import evaluate_file
+    from assistant.eval.run import evaluate_file
 
     summary, out_dir = evaluate_file(app, questions, out, limit, resume, opts,
                                      progress_factory=_progress_bar, notice=lambda m: click.echo(
@@ -179,7 +178,7 @@ def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | N
     click.echo(json.dumps(summary["metrics"], indent=2))
     click.echo(f"Results in {out_dir} (results.jsonl, summary.json, report.md, report.png)")
     if compare:
-        from assistant.evaluate import compare_summaries, format_comparison
+        from assistant.eval.evaluate import compare_summaries, format_comparison
 
         other = json.loads(Path(compare).read_text("utf-8"))
         click.echo(format_comparison(compare_summaries(summary, other)))
@@ -187,12 +186,12 @@ def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | N
 
 def run_doctor(app: App, repair: bool, sample: int) -> None:
     """Print the doctor's findings; exit 1 when the store is damaged and not repaired."""
-    from assistant.doctor import check_store, repair_store
+    from assistant.index.doctor import check_store, repair_store
 
     def waiting() -> None:
         click.echo("Another ingest is writing to this store: waiting for it to finish...", err=True)
 
-    report = check_store(app, sample, on_wait=waiting)
+    report = check_store(app.index_parts(), sample, on_wait=waiting)
     for line in report.lines():
         click.echo(line)
     if report.ok:
@@ -202,5 +201,5 @@ def run_doctor(app: App, repair: bool, sample: int) -> None:
         sys.exit(1)
     click.echo("Repairing: rebuilding the vectors from the manifest and the embedding cache, "
                "then re-reading changed files...", err=True)
-    result = repair_store(app, on_wait=waiting)
+    result = repair_store(app.index_parts(), on_wait=waiting)
     click.echo(f"Rebuilt: {result}")

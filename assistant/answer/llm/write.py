@@ -6,13 +6,13 @@ import re
 import time
 from collections.abc import Callable
 
-from assistant.answer.budget import ANSWER_TOKENS, count_tokens, fit_passages, plan_budget
 from assistant.answer.citations import check_citations
+from assistant.answer.llm.budget import ANSWER_TOKENS, count_tokens, fit_passages, plan_budget
+from assistant.answer.llm.client import ChatClient
+from assistant.answer.llm.prompts import load_messages
 from assistant.config import Settings
 from assistant.errors import LLMError
-from assistant.llm import ChatClient
 from assistant.models import NOT_FOUND, Answer, Passage
-from assistant.prompts import load_messages
 
 _FENCE_LIKE = re.compile(r"(?:<\s*){2,}|(?:>\s*){2,}")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)

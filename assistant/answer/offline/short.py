@@ -6,11 +6,16 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
-from assistant.answer.qtype import expected_type
-from assistant.answer.sentences import STOP, content_terms, words
-from assistant.answer.spans import in_relative_clause, outlet_of, typed_short_answer, weighted_evidence
-from assistant.nlp import ParserUnavailable
+from assistant.answer.offline.gazetteer import COUNTRIES, GAZETTEERS
+from assistant.answer.offline.nlp import ParserUnavailable
+from assistant.answer.offline.qtype import expected_type
+from assistant.answer.offline.spans import (
+    in_relative_clause,
+    outlet_of,
+    typed_short_answer,
+    weighted_evidence,
+)
+from assistant.text import STOP, content_terms, words
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
 _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"

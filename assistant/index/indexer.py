@@ -8,14 +8,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.index.parts import IndexParts
+from assistant.index.recovery import recover
 from assistant.models import Article, Chunk, Skipped
-
-if TYPE_CHECKING:
-    from assistant.app import App
 
 FLUSH_CHUNKS = 256
 
@@ -76,16 +74,16 @@ def estimate_articles(files: Sequence[Path]) -> int:
 
 
 class Indexer:
-    """One ingest run; the caller holds the store's writer lock (App.writer_lock) while it runs.
+    """One ingest run; the caller holds the store's writer lock (index/lock.py) while it runs.
 
     Crash safety: the manifest (SQLite) is the truth. Vectors are stored before the manifest
     records them and deleted after it forgets them, so an interrupted run only leaves vectors the
-    manifest does not know; the `dirty` flag makes the next run remove them (doctor.recover).
+    manifest does not know; the `dirty` flag makes the next run remove them (recovery.recover).
     """
 
-    def __init__(self, app: App, progress: Progress | None = None) -> None:
-        self.app = app
-        self.manifest = app.manifest
+    def __init__(self, parts: IndexParts, progress: Progress | None = None) -> None:
+        self.parts = parts
+        self.manifest = parts.manifest
         self.progress = progress
         self.report = IngestReport()
         self._pending: list[_Pending] = []
@@ -99,15 +97,13 @@ class Indexer:
                               list[tuple[str, int, int]]] | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False, force: bool = False) -> IngestReport:
-        from assistant.doctor import recover
-
         start = time.perf_counter()
         files = self._walk(paths)
         try:
             self._calls_at_start = self._embed_calls()
             was_clean = self.manifest.get_meta("dirty") != "1"
             self.manifest.set_meta("dirty", "1")
-            self.report.notes.extend(recover(self.app, was_clean))
+            self.report.notes.extend(recover(self.parts, was_clean))
             self._total = estimate_articles(files)
             seen_articles: set[str] = set()
             for f in files:
@@ -128,7 +124,7 @@ class Indexer:
         from assistant.ingest import article_files
 
         files: list[Path] = []
-        for item in article_files(paths, self.app.settings):
+        for item in article_files(paths, self.parts.settings):
             if isinstance(item, Skipped):
                 self.report.skipped.append(item)
             else:
@@ -136,7 +132,7 @@ class Indexer:
         return files
 
     def _embed_calls(self) -> int:
-        return int(getattr(self.app.embedder, "calls", 0))
+        return int(getattr(self.parts.embedder, "calls", 0))
 
     def _ingest_file(self, f: Path, force: bool, prune: bool, seen: set[str]) -> None:
         from assistant.ingest import read_file
@@ -153,7 +149,7 @@ class Indexer:
             return
         held = self.manifest.article_ids_for_file(key)
         read: set[str] = set()
-        for item in read_file(f, self.app.settings):
+        for item in read_file(f, self.parts.settings):
             if isinstance(item, Skipped):
                 self.report.skipped.append(item)
                 self._tick(1)
@@ -173,7 +169,7 @@ class Indexer:
         if old == digest:
             self.report.articles_unchanged += 1
             return
-        s = self.app.settings
+        s = self.parts.settings
         chunks = chunk_article(article, s.chunk_tokens, s.chunk_overlap)
         if not chunks:
             self.report.skipped.append(Skipped(article.path, "no text to index"))
@@ -207,8 +203,8 @@ class Indexer:
 
     def _embed(self, chunks: list[Chunk]) -> np.ndarray:
         if not chunks:
-            return np.zeros((0, self.app.embedder.dim), dtype=np.float32)
-        return self.app.embedder.embed([c.embed_text for c in chunks])
+            return np.zeros((0, self.parts.embedder.dim), dtype=np.float32)
+        return self.parts.embedder.embed([c.embed_text for c in chunks])
 
     def _commit_inflight(self) -> None:
         """Store vectors, then record them in the manifest, then delete what it no longer has."""
@@ -218,17 +214,17 @@ class Indexer:
         self._inflight = None
         vectors = future.result()
         if todo:
-            self.app.store.upsert(todo, vectors)
+            self.parts.store.upsert(todo, vectors)
         with self.manifest.transaction():
             for p in batch:
                 self.manifest.put_article(p.article, p.file_path, p.content_hash, p.chunks)
             for key, size, mtime in done_files:
                 self.manifest.set_file_state(key, size, mtime)
         touched = {p.article.id for p in batch}
-        stale = sorted(self.app.store.ids_for_articles(touched) - self.manifest.chunk_ids_for(touched)
+        stale = sorted(self.parts.store.ids_for_articles(touched) - self.manifest.chunk_ids_for(touched)
                        ) if touched else []
         if stale:
-            self.app.store.delete(stale)
+            self.parts.store.delete(stale)
         self.report.chunks_added += sum(p.added for p in batch)
         self.report.chunks_removed += len(stale)
         self.report.embedded = self._embed_calls() - self._calls_at_start
@@ -249,8 +245,8 @@ class Indexer:
                 if not Path(fpath).exists():
                     self.manifest.forget_file(fpath)
         if gone:
-            ids |= self.app.store.ids_for_articles(gone)
-            self.app.store.delete(sorted(ids))
+            ids |= self.parts.store.ids_for_articles(gone)
+            self.parts.store.delete(sorted(ids))
         self.report.articles_removed += len(gone)
         self.report.chunks_removed += len(ids)
 

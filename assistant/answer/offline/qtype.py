@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer.sentences import STOP
-from assistant.answer.spans import PLACE, labels_for
+from assistant.answer.offline.spans import PLACE, labels_for
+from assistant.text import STOP
 
 NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
                  "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",

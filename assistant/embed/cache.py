@@ -14,7 +14,7 @@ import numpy as np
 from assistant.errors import StoreError
 
 if TYPE_CHECKING:
-    from assistant.embeddings import Embedder
+    from assistant.embed import Embedder
 
 _SQL_CHUNK = 500  # keys per SELECT / rows per INSERT: memory stays bounded whatever the caller asks
 _SCHEMA = """

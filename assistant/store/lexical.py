@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.manifest import Manifest
+
+class ChunkSource(Protocol):
+    """Where the index reads chunks from (the manifest): its generation and every chunk row."""
+
+    def generation(self) -> int: ...
+
+    def iter_chunks(self) -> Iterator[list[tuple[Any, ...]]]: ...
 
 
 def _quiet_bm25s() -> None:
@@ -57,7 +64,7 @@ class LexicalIndex:
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
 
-def _build(manifest: Manifest, folder: Path, generation: int) -> None:
+def _build(manifest: ChunkSource, folder: Path, generation: int) -> None:
     import bm25s
 
     ids: list[str] = []
@@ -102,7 +109,7 @@ def _load(folder: Path) -> LexicalIndex | None:
                         bm25, _stemmer())
 
 
-def load_lexical(manifest: Manifest, folder: Path) -> LexicalIndex:
+def load_lexical(manifest: ChunkSource, folder: Path) -> LexicalIndex:
     """The BM25 index for the manifest's current generation, rebuilding it when stale or damaged."""
     _quiet_bm25s()
     generation = manifest.generation()

@@ -10,13 +10,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.chroma_access import LocalAccess, RemoteAccess, StoreDamagedError, brief
 from assistant.config import Settings
+from assistant.dates import day_number
 from assistant.errors import AssistantError, EmbedderMismatchError, StoreError
 from assistant.models import Chunk
+from assistant.store.access import LocalAccess, RemoteAccess, StoreDamagedError, brief
 
-__all__ = ["ChromaStore", "Hit", "StoreDamagedError", "VectorStore", "chunk_metadata", "day_number",
-           "wipe_store"]
+__all__ = ["ChromaStore", "Hit", "StoreDamagedError", "VectorStore", "chunk_metadata"]
 
 UPSERT_BATCH = 512
 _WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
@@ -44,18 +44,6 @@ class VectorStore(Protocol):
     def delete(self, ids: Sequence[str]) -> None: ...
     def all_ids(self) -> set[str]: ...
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Hit]: ...
-
-
-def day_number(iso_date: str | None) -> int:
-    """Days since 1970-01-01 for an ISO date; -1 when unknown (Chroma metadata cannot hold None)."""
-    if not iso_date:
-        return -1
-    import datetime as dt
-
-    try:
-        return (dt.date.fromisoformat(iso_date[:10]) - dt.date(1970, 1, 1)).days
-    except ValueError:
-        return -1
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
@@ -119,11 +107,14 @@ class ChromaStore:
         )
         self._coll: tuple[Any, Any] | None = None
         self.collection = _GuardedCollection(self)
-        self._open(dim, state_id)
+        self._dim, self._state_id = dim, state_id
+        self._opened = False  # the collection is found or created on first use (and after reset)
 
     @contextlib.contextmanager
     def session(self, write: bool = False) -> Iterator[Any]:
         """The live collection, under the inter-process lock (local) with Chroma errors mapped."""
+        if not self._opened:
+            self._open(self._dim, self._state_id)
         try:
             with self._access.session(write) as client:
                 if self._coll is None or self._coll[0] is not client:
@@ -171,6 +162,7 @@ class ChromaStore:
                 f"({have.get('dim')} dims), not {self.embedder_name!r} ({dim} dims): set "
                 f"ASSISTANT_EMBED_MODEL={have.get('embedder')} or use another --store"
             )
+        self._opened = True
         if state_id and have.get("state") != state_id:
             self._adopt(meta, have, state_id)
 
@@ -190,6 +182,18 @@ class ChromaStore:
         """Release the client (a later call reopens it)."""
         self._coll = None
         self._access.close()
+
+    def reset(self) -> str:
+        """Drop all vectors (a server's collection is deleted, a local folder's Chroma files are
+        moved into damaged-<time>/); the next call creates an empty collection. Returns where the
+        old local files were kept ("" for a server)."""
+        self.close()
+        self._opened = False
+        if isinstance(self._access, RemoteAccess):
+            with contextlib.suppress(Exception):
+                self._access.client.delete_collection(self.name)
+            return ""
+        return self._access.wipe()
 
     def count(self) -> int:
         with self.session() as coll:
@@ -272,16 +276,3 @@ class ChromaStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
-
-
-def wipe_store(settings: Settings) -> str:
-    """Drop all vectors: delete a server's collection, or move a local folder's Chroma files aside.
-
-    Returns where the damaged local files were kept ("" for a server). Only the latest copy is kept.
-    """
-    if settings.chroma_url:
-        remote = RemoteAccess(settings)
-        with contextlib.suppress(Exception):
-            remote.client.delete_collection(settings.collection)
-        return ""
-    return LocalAccess.of(Path(settings.store)).wipe()

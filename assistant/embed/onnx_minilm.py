@@ -15,7 +15,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import ConfigError
 
-TOKENIZER_PATH = Path(__file__).resolve().parent / "data" / "minilm-tokenizer.json"
+TOKENIZER_PATH = Path(__file__).resolve().parent.parent / "data" / "minilm-tokenizer.json"
 MAX_TOKENS = 256
 DIM = 384
 LAYERS, HEADS, FFN = 6, 12, 1536

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.gazetteer import COUNTRIES, GAZETTEERS
-from assistant.answer.sentences import STOP, content_terms, stem, words
+from assistant.answer.offline.gazetteer import COUNTRIES, GAZETTEERS
+from assistant.text import STOP, content_terms, stem, words
 
 # What each expected kind of answer looks like as a spaCy (OntoNotes) entity label.
 PERSON = frozenset({"PERSON"})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AssistantError, EvalError
-from assistant.eval_io import (
+from assistant.eval.io import (
     RESULTS,
     answer_from_json,
     append_record,
@@ -18,10 +18,10 @@ from assistant.eval_io import (
     read_results,
     write_atomic,
 )
-from assistant.eval_metrics import score_question
-from assistant.eval_questions import EvalQuestion, load_questions
-from assistant.eval_report import compare_summaries, format_comparison, render_markdown, render_png
-from assistant.eval_summary import ScoredRow, build_summary
+from assistant.eval.metrics import score_question
+from assistant.eval.questions import EvalQuestion, load_questions
+from assistant.eval.report import compare_summaries, format_comparison, render_markdown, render_png
+from assistant.eval.summary import ScoredRow, build_summary
 from assistant.models import Answer
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""The offline answerer: cited evidence sentences, typed short answers and multiple choice."""

@@ -1,0 +1,1 @@
+"""Evaluation: question files, metrics, summaries, reports and runs through the ask path."""

@@ -1,0 +1,1 @@
+"""Retrieval: question -> numbered Passages (dense + BM25 fused, date preference, dedup)."""
