@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from assistant.config import Settings, offline_environment
 
 if TYPE_CHECKING:
     from assistant.answer.llm.client import ChatClient
@@ -21,18 +20,6 @@ if TYPE_CHECKING:
     from assistant.retrieve.hybrid import Retriever
     from assistant.store.chroma import ChromaStore
     from assistant.store.lexical import LexicalIndex
-
-
-def _offline_environment() -> None:
-    """Point tiktoken at llama-index's bundled encodings and keep Chroma's telemetry off."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        import importlib.util
-
-        spec = importlib.util.find_spec("llama_index.core")
-        if spec and spec.origin:
-            cache = Path(spec.origin).parent / "_static" / "tiktoken_cache"
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
 
 
 @dataclass
@@ -152,5 +139,5 @@ class App:
 
 def build_app(settings: Settings) -> App:
     """Make the app for these settings (nothing heavy is loaded until used)."""
-    _offline_environment()
+    offline_environment()
     return App(settings)

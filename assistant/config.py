@@ -146,3 +146,16 @@ def load_settings(
         if value is not None and value != "":
             values[name] = value
     return Settings(**values)
+
+
+def offline_environment() -> None:
+    """Keep every library offline: tiktoken reads llama-index's bundled encodings (unless the user
+    set TIKTOKEN_CACHE_DIR) instead of downloading them, and Chroma's telemetry stays off."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is not None and spec.origin:
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(spec.origin).parent / "_static" / "tiktoken_cache")

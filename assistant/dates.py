@@ -7,11 +7,25 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+MONTH_NAMES = tuple(calendar.month_name)[1:]  # the English names, the only list of them
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 MONTHS["sept"] = 9
 WEEKDAYS = [d.lower() for d in calendar.day_name]
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+
+def month_pattern(abbreviated: bool = False) -> str:
+    """A regex alternation of the month names ('January|...'), or of every accepted spelling
+    ('jan(?:uary)?|...|sep(?:t(?:ember)?)?|...', for case-insensitive use) when abbreviated."""
+    if not abbreviated:
+        return "|".join(MONTH_NAMES)
+    out = []
+    for name in MONTH_NAMES:
+        low = name.lower()
+        rest = "(?:t(?:ember)?)?" if low == "september" else (f"(?:{low[3:]})?" if low[3:] else "")
+        out.append(low[:3] + rest)
+    return "|".join(out)
 _YEAR_CUE = r"(?:in|during|of|since|from|by|until|through|throughout|for|early|late|mid)"
 
 
@@ -30,7 +44,7 @@ class Window:
 _DAY = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
 
 
-def parse_date(text: str) -> dt.date:
+def parse_day(text: str) -> dt.date:
     """A day given by a user or a question file: YYYY-MM-DD (also / or . between, or an ISO datetime).
 
     ValueError says which is wrong: the shape, or a day that does not exist (2022-02-30).
@@ -108,7 +122,7 @@ def resolve_relative(sentence: str, published_at: str | None) -> str | None:
     if not published_at:
         return None
     try:
-        pub = parse_date(published_at)
+        pub = parse_day(published_at)
     except ValueError:
         return None
     days = "|".join(WEEKDAYS)

@@ -78,9 +78,11 @@ class Citation:
     quote: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
-    """A grounded answer; `to_json()` is the `--json` contract (keys are never renamed)."""
+    """A grounded answer; `to_json()` is the `--json` contract (keys are never renamed).
+
+    Frozen: a step that adds to an answer builds a new one (dataclasses.replace)."""
 
     question: str
     answer: str

@@ -93,8 +93,9 @@ def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: n
     ans = answer_extractive(question, retrieval_passages, qvec, app.embedder,
                             app.settings.min_score, short_answer=shorten)
     if choices:
-        ans.choice_index = pick_choice(question, list(choices), retrieval_passages, qvec,
-                                       app.embedder, search=search)
+        picked = pick_choice(question, list(choices), retrieval_passages, qvec, app.embedder,
+                             search=search)
+        ans = dataclasses.replace(ans, choice_index=picked)
     return ans
 
 
@@ -145,27 +146,25 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
 
         answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices,
                           search)
-    answer.question = question
-    answer.warnings = warnings + answer.warnings
-    if rewrite_usage and answer.usage is not None:
-        answer.usage = {k: answer.usage.get(k, 0) + rewrite_usage.get(k, 0)
-                        for k in {*answer.usage, *rewrite_usage}}
+    usage = answer.usage
+    if rewrite_usage and usage is not None:
+        usage = {k: usage.get(k, 0) + rewrite_usage.get(k, 0) for k in {*usage, *rewrite_usage}}
+    notes = list(warnings) + list(answer.warnings)
     if opts.check_stale:
         changed = stale_files(app)
         if changed:
-            answer.warnings.append(
+            notes.append(
                 f"{len(changed)} indexed file(s) changed since the last ingest (e.g. {changed[0]}): "
                 "run `assistant ingest` again"
             )
-    if standalone != question:
-        answer.rewritten_question = standalone
-    if retrieval.window is not None:
-        answer.date_window = retrieval.window.as_iso()
-    answer.as_of = opts.as_of.isoformat() if opts.as_of else None
-    answer.timings_ms = {**retrieval.timings_ms, "retrieve": (t1 - t0) * 1000,
-                         "answer": (time.perf_counter() - t1) * 1000,
-                         "total": (time.perf_counter() - t0) * 1000}
-    return answer
+    timings = {**answer.timings_ms, **retrieval.timings_ms, "retrieve": (t1 - t0) * 1000,
+               "answer": (time.perf_counter() - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}
+    return dataclasses.replace(
+        answer, question=question, warnings=notes, usage=usage,
+        rewritten_question=standalone if standalone != question else None,
+        date_window=retrieval.window.as_iso() if retrieval.window is not None else None,
+        as_of=opts.as_of.isoformat() if opts.as_of else None, timings_ms=timings,
+    )
 
 
 def skipped_summary(skipped: list[Skipped]) -> list[str]:

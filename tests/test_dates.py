@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from assistant.dates import parse_date, question_window, resolve_relative
+from assistant.dates import parse_day, question_window, resolve_relative
 
 REF = dt.date(2024, 7, 10)
 
@@ -42,10 +42,10 @@ def test_on_thursday_resolves_against_publication_date() -> None:
 
 
 def test_parse_date() -> None:
-    assert parse_date("2022/06/17") == dt.date(2022, 6, 17)
-    assert parse_date("2024-07-04T12:00:00Z") == dt.date(2024, 7, 4)
-    assert parse_date("2022.6.7") == dt.date(2022, 6, 7)
+    assert parse_day("2022/06/17") == dt.date(2022, 6, 17)
+    assert parse_day("2024-07-04T12:00:00Z") == dt.date(2024, 7, 4)
+    assert parse_day("2022.6.7") == dt.date(2022, 6, 7)
     with pytest.raises(ValueError, match="not YYYY-MM-DD"):
-        parse_date("yesterday")
+        parse_day("yesterday")
     with pytest.raises(ValueError, match="not a real day"):
-        parse_date("2022-02-30")
+        parse_day("2022-02-30")

@@ -13,9 +13,10 @@ from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import InputError
 from assistant.ingest import article_files, iter_articles
 from assistant.ingest.decode import clean_text, decode_bytes
-from assistant.ingest.readers import file_id, first_sentence, parse_date, stable_id
+from assistant.ingest.readers import file_id, metadata_date, stable_id
 from assistant.ingest.walk import display_path
 from assistant.models import Article, Skipped
+from assistant.text import first_sentence
 
 SEED = PROJECT_ROOT / "seeds" / "000_e8d20170f0601f30.txt"
 CORPUS = Path("/work/shared/data/realtimeqa/corpus.jsonl")
@@ -380,8 +381,8 @@ def test_binary_and_control_characters() -> None:
         (True, None),
     ],
 )
-def test_parse_date(value: object, expected: str | None) -> None:
-    assert parse_date(value) == expected
+def test_metadata_date(value: object, expected: str | None) -> None:
+    assert metadata_date(value) == expected
 
 
 def test_first_sentence_skips_abbreviations_and_initials() -> None:

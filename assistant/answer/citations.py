@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.models import NOT_FOUND, Citation, Passage
+from assistant.text import content_terms, sentence_spans
 
 MAX_QUOTE_CHARS = 400
 _MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3]; with the blanks before it
@@ -12,23 +13,7 @@ _MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3]; with the blanks before
     r"(?P<nums>\d+(?:\s*(?:[,;–-]|and)\s*(?:(?:article|source|passage|doc)\s*)?\d+)*)\s*\]",
     re.IGNORECASE,
 )
-_END = re.compile(
-    r"[.!?…]+[\"”’)]*(?:[ \t]*\[[^\]\n]{1,40}\])*(?=\s|$)|\n+"
-)
 _QUOTE = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|«([^»\n]+)»|(?<!\w)‘([^’\n]+)’(?!\w)")
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "gen", "sen", "rep", "gov", "vs", "etc",
-    "e.g", "i.e", "u.s", "u.k", "u.n", "no", "inc", "co", "ltd", "corp", "lt", "col", "capt",
-}
-_STOPWORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "a an the and or but of in on at to for from by with as is are was were be been being it "
-        "its this that these those he she they them his her their we you i not no do does did has "
-        "have had will would can could should may might also than then there here which who whom "
-        "whose what when where why how into about over after before said says",
-    )
-)
 _QUOTE_CHARS = str.maketrans(
     {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟″«»"} | {c: "-" for c in "‐‑‒–—―"}
 )
@@ -100,12 +85,12 @@ def best_quote(claim: str, passage_text: str) -> str:
     spans = sentence_spans(passage_text)
     if not spans:
         return ""
-    wanted = _terms(claim)
+    wanted = content_terms(claim)
     quoted = [q for q in quotations(claim) if q]
     best, best_score = spans[0], -1.0
     for start, end in spans:
         sentence = passage_text[start:end]
-        score = float(len(wanted & _terms(sentence)))
+        score = float(len(wanted & content_terms(sentence)))
         score += sum(5.0 for q in quoted if quote_in_passage(q, sentence))
         if score > best_score:
             best, best_score = (start, end), score
@@ -114,24 +99,6 @@ def best_quote(claim: str, passage_text: str) -> str:
         cut = passage_text.rfind(" ", start, start + MAX_QUOTE_CHARS)
         end = cut if cut > start else start + MAX_QUOTE_CHARS
     return passage_text[start:end].rstrip()
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, whitespace excluded; markers stay with
-    the sentence they follow."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _END.finditer(text):
-        if m.group().startswith("\n"):
-            end = m.start()
-        elif _after_abbreviation(text, m.start()):
-            continue
-        else:
-            end = m.end()
-        _add_span(spans, text, start, end)
-        start = m.end()
-    _add_span(spans, text, start, len(text))
-    return spans
 
 
 def quotations(text: str) -> list[str]:
@@ -167,34 +134,10 @@ def _numbers(group: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _after_abbreviation(text: str, dot: int) -> bool:
-    if text[dot] != ".":
-        return False
-    word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", text[:dot])
-    if word is None:
-        return False
-    w = word.group(1)
-    return w.lower() in _ABBREVIATIONS or (len(w) == 1 and w.isupper())
-
-
-def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
-
-
 def _worth_citing(claim: str) -> bool:
     """A claim of three or more words that is not the refusal sentence or a lead-in (ends ':')."""
     words = re.findall(r"\w+", claim)
     return len(words) >= 3 and not _has_refusal(claim) and not claim.endswith(":")
-
-
-def _terms(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.casefold())
-    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOPWORDS}
 
 
 def _excerpt(text: str, limit: int = 80) -> str:

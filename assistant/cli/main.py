@@ -44,10 +44,10 @@ class Group(click.Group):
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
-    from assistant.dates import parse_date
+    from assistant.dates import parse_day
 
     try:
-        return parse_date(value)
+        return parse_day(value)
     except ValueError as exc:
         raise click.BadParameter(f"{exc}: use YYYY-MM-DD, e.g. 2024-07-04") from None
 

@@ -8,11 +8,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from assistant.config import Settings
+from assistant.embed.names import ACCEPTED, LOCAL_Q8, LOCAL_SHIPPED
 from assistant.errors import ConfigError
 
-LOCAL_Q8 = "local:minilm-l6-q8"
-LOCAL_SHIPPED = "local:minilm-l6"
-ACCEPTED = f"{LOCAL_Q8} (default), {LOCAL_SHIPPED}, openai:<model>"
+__all__ = ["ACCEPTED", "LOCAL_Q8", "LOCAL_SHIPPED", "Embedder", "make_embedder"]
 
 
 @runtime_checkable

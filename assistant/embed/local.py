@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embed import LOCAL_Q8, LOCAL_SHIPPED
+from assistant.embed.names import LOCAL_Q8, LOCAL_SHIPPED
 
 
 class LocalEmbedder:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.config import Settings
-from assistant.embed import LOCAL_Q8
+from assistant.embed.names import LOCAL_Q8
 from assistant.errors import ConfigError, LLMError
 
 OPENAI_BATCH = 256  # inputs per /v1/embeddings request

@@ -27,10 +27,9 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from assistant.eval.questions import EvalQuestion
+from assistant.text import sentence_spans
 
 MARKER = re.compile(r"\[\d+(?:\s*[,;\u2013-]\s*\d+)*\]")
-_SENT_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?=\s|$)")
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "gov", "sen", "rep", "gen", "no", "vs"}
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 FACT_COVERAGE = 0.8
 FACT_SLACK = 1.25
@@ -77,14 +76,8 @@ def contains(text: str, golds: Sequence[str]) -> bool:
 
 
 def _first_sentence_end(text: str) -> int | None:
-    for m in _SENT_END.finditer(text):
-        if m.group()[0] == ".":
-            word = text[: m.start()].rsplit(None, 1)[-1] if text[: m.start()].strip() else ""
-            bare = word.strip("\"'(\u201c\u2018")
-            if (len(bare) == 1 and bare.isupper()) or "." in bare or bare.lower() in _ABBREVIATIONS:
-                continue
-        return m.end()
-    return None
+    spans = sentence_spans(text)
+    return spans[0][1] if len(spans) > 1 else None
 
 
 def short_answer(text: str) -> str:

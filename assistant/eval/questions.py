@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.dates import parse_date
+from assistant.dates import parse_day
 from assistant.errors import EvalError
 
 _JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
@@ -41,7 +41,7 @@ def normalize_date(value: Any) -> str | None:
     if not isinstance(value, str):
         raise _Malformed(f"date {value!r} is not YYYY-MM-DD")
     try:
-        return parse_date(value).isoformat()
+        return parse_day(value).isoformat()
     except ValueError as exc:
         raise _Malformed(f"date {exc}") from None
 

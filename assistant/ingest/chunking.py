@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from assistant.config import offline_environment
 from assistant.errors import ConfigError
 from assistant.models import Article, Chunk
 
@@ -18,17 +18,6 @@ if TYPE_CHECKING:
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the embedder around every text
 MIN_CHUNK_TOKENS = 64
-
-
-def _ensure_offline() -> None:
-    """Point tiktoken at llama-index's bundled cache (unless set) so nothing is ever downloaded."""
-    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
-        import importlib.util
-
-        spec = importlib.util.find_spec("llama_index.core")
-        if spec is not None and spec.origin:
-            folder = os.path.join(os.path.dirname(spec.origin), "_static", "tiktoken_cache")
-            os.environ["TIKTOKEN_CACHE_DIR"] = folder
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +70,7 @@ def _bounded_counter(long_chars: int) -> Callable[[str], Sequence[int]]:
 
 @lru_cache(maxsize=128)
 def _splitter(size: int, overlap: int) -> Any:
-    _ensure_offline()
+    offline_environment()
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(

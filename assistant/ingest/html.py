@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from assistant.ingest.decode import bom_encoding, clean_text, decode_bytes
-from assistant.ingest.readers import file_id, parse_date, shorten, take_date_lines, title_from_line
+from assistant.ingest.readers import file_id, metadata_date, shorten, take_date_lines, title_from_line
 from assistant.models import Article, Skipped
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -67,17 +67,17 @@ def _meta_date(tree: Any) -> str | None:
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if key in _DATE_META:
-            found = parse_date(meta.get("content"))
+            found = metadata_date(meta.get("content"))
             if found:
                 return found
     for element in tree.xpath("//*[@itemprop='datePublished'] | //time[@pubdate]"):
-        found = parse_date(element.get("datetime") or element.get("content") or element.text)
+        found = metadata_date(element.get("datetime") or element.get("content") or element.text)
         if found:
             return found
     for script in tree.xpath("//script[@type='application/ld+json']"):
         match = _LD_DATE.search(script.text or "")
-        if match and parse_date(match[1]):
-            return parse_date(match[1])
+        if match and metadata_date(match[1]):
+            return metadata_date(match[1])
     return None
 
 

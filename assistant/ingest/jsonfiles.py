@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from assistant.config import Settings
 from assistant.ingest.decode import bom_encoding, clean_text, decode_bytes, looks_binary
-from assistant.ingest.readers import file_id, parse_date, shorten, stable_id, title_from_line
+from assistant.ingest.readers import file_id, metadata_date, shorten, stable_id, title_from_line
 from assistant.ingest.walk import MB, FileSkip, open_regular
 from assistant.models import Article, Skipped
 
@@ -75,7 +75,7 @@ def article_from_object(obj: Any, where: str, shown: str, fallback_id: str) -> A
         source=_string(_pick(fields, SOURCE_KEYS)) or domain,
         url=url,
         author=_string(_pick(fields, AUTHOR_KEYS)),
-        published_at=parse_date(_pick(fields, DATE_KEYS)),
+        published_at=metadata_date(_pick(fields, DATE_KEYS)),
         path=shown,
         text=text,
     )

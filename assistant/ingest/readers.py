@@ -9,14 +9,11 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from assistant.dates import MONTHS, month_pattern
 from assistant.models import Article, Skipped
+from assistant.text import first_sentence
 
-_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_MONTH = rf"({month_pattern(abbreviated=True)})\.?"
 _ISO = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?![\d])")
 _MDY = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
 _DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.I)
@@ -27,13 +24,6 @@ _DATE_LINE = re.compile(
     re.I,
 )
 _META_LINE = re.compile(r"^(?P<key>title|source|url|author|by)\s*:\s*(?P<value>\S.{0,300})$", re.I)
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)")
-_ABBREVIATIONS = {
-    *("mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "gov", "sen", "rep", "rev"),
-    *("lt", "col", "capt", "sgt", "cpl", "maj", "inc", "ltd", "co", "corp", "no", "vs", "etc"),
-    *("u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "sept", "jan", "feb", "mar"),
-    *("apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-}
 TITLE_MAX = 300
 
 
@@ -61,7 +51,7 @@ def _from_number(value: float) -> str | None:
     return datetime.fromtimestamp(seconds, tz=UTC).date().isoformat()
 
 
-def parse_date(value: object) -> str | None:
+def metadata_date(value: object) -> str | None:
     """YYYY-MM-DD from ISO dates/datetimes, 'July 4, 2024', '4 July 2024', RFC 2822; else None."""
     if value is None or isinstance(value, bool):
         return None
@@ -75,10 +65,10 @@ def parse_date(value: object) -> str | None:
         return _valid(int(match[1]), int(match[2]), int(match[3]))
     match = _MDY.search(text)
     if match:
-        return _valid(int(match[3]), _MONTHS[match[1][:3].lower()], int(match[2]))
+        return _valid(int(match[3]), MONTHS[match[1][:3].lower()], int(match[2]))
     match = _DMY.search(text)
     if match:
-        return _valid(int(match[3]), _MONTHS[match[2][:3].lower()], int(match[1]))
+        return _valid(int(match[3]), MONTHS[match[2][:3].lower()], int(match[1]))
     try:
         return parsedate_to_datetime(text).date().isoformat()
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -92,20 +82,6 @@ def shorten(text: str, limit: int = TITLE_MAX) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
     return cut.rstrip(" ,;:") + "…"
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of a paragraph (abbreviations and initials do not end it)."""
-    for match in _SENTENCE_END.finditer(text):
-        candidate = text[: match.end()]
-        if match.group().startswith("."):
-            words = text[: match.start()].split()
-            last = words[-1].lstrip("(\"“‘'").lower() if words else ""
-            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-                continue
-        if len(candidate.split()) >= 4:
-            return candidate.strip()
-    return text.strip()
 
 
 def title_from_line(line: str) -> str:
@@ -123,7 +99,7 @@ def take_date_lines(lines: list[str]) -> tuple[list[str], str | None]:
     updated: str | None = None
     for line in lines:
         match = _DATE_LINE.match(line) if len(line) <= 120 else None
-        found = parse_date(match["value"]) if match else None
+        found = metadata_date(match["value"]) if match else None
         if match is None or found is None:
             kept.append(line)
         elif "updated" in match["key"].lower():
@@ -209,5 +185,5 @@ def read_md(path: Path, shown: str, text: str) -> Article | Skipped:
         heading = _H1.search(body)
         first = next((line for line in lines if line.strip()), "")
         title = heading[1] if heading else title_from_line(first.lstrip("#").strip())
-    date_value = parse_date(meta["date"]) if meta.get("date") else published
+    date_value = metadata_date(meta["date"]) if meta.get("date") else published
     return _article(path, shown, title, body, {**meta, "date": date_value})

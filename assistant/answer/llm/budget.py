@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import math
 import os
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
+from assistant.config import Settings, offline_environment
 from assistant.models import Passage
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,6 @@ _BUNDLED_FILES = {  # tiktoken cache names (sha1 of the download URL) shipped by
     "cl100k_base": "9b5ad71b2ce5302211f9c61530b329a4922fc6a4",
     "o200k_base": "fb374d419588a4632f3f557e76b4b70aebbca790",
 }
-_ENV_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -133,33 +130,17 @@ def _uses_o200k(model: str) -> bool:
     return re.match(r"^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-5|o\d)", model) is not None
 
 
-def _bundled_dir() -> Path | None:
-    spec = importlib.util.find_spec("llama_index.core")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "_static" / "tiktoken_cache"
-    return folder if folder.is_dir() else None
-
-
 @functools.lru_cache(maxsize=4)
 def _encoding(name: str) -> Any:
     """The tiktoken encoding from local files only; None (estimate) rather than a download."""
     try:
         import tiktoken
 
-        user_dir = os.environ.get("TIKTOKEN_CACHE_DIR")
-        if user_dir is not None:
-            found = (Path(user_dir) / _BUNDLED_FILES[name]).is_file()
-            return tiktoken.get_encoding(name) if found else None
-        bundled = _bundled_dir()
-        if bundled is None or not (bundled / _BUNDLED_FILES[name]).is_file():
-            return None
-        with _ENV_LOCK:  # as llama-index does: point tiktoken at its bundled files, then restore
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
-            try:
-                return tiktoken.get_encoding(name)
-            finally:
-                del os.environ["TIKTOKEN_CACHE_DIR"]
+        offline_environment()
+        folder = os.environ.get("TIKTOKEN_CACHE_DIR")
+        if not folder or not (Path(folder) / _BUNDLED_FILES[name]).is_file():
+            return None  # never a download: the estimate is used instead
+        return tiktoken.get_encoding(name)
     except Exception as exc:  # counting must never break answering: fall back to an estimate
         log.debug("tiktoken encoding %s unavailable: %s", name, exc)
         return None

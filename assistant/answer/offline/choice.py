@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.dates import parse_date
+from assistant.dates import parse_day
 from assistant.models import Passage
 from assistant.text import STOP, split_sentences, stem
 
@@ -118,7 +118,7 @@ class Unit:
 
 def _day(text: str | None) -> date | None:
     try:
-        return parse_date(text or "")
+        return parse_day(text or "")
     except ValueError:
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 
@@ -9,16 +10,15 @@ import numpy as np
 
 from assistant.answer.citations import citation_for
 from assistant.answer.offline.qtype import cue_type
-from assistant.dates import relative_mentions
+from assistant.dates import month_pattern, relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
 from assistant.text import Sentence, content_terms, split_sentences
 
 MAX_SENTENCES_PER_PASSAGE = 40
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"hundred|thousand|million|billion|dozens?)\b", re.I)
-_DATE = re.compile(r"\b(?:(?:19|20)\d\d|January|February|March|April|May|June|July|August|"
-                   r"September|October|November|December|Monday|Tuesday|Wednesday|Thursday|"
-                   r"Friday|Saturday|Sunday|yesterday|today|last week)\b")
+_DATE = re.compile(rf"\b(?:(?:19|20)\d\d|{month_pattern()}|{'|'.join(calendar.day_name)}"
+                   r"|yesterday|today|last week)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 
 

@@ -15,6 +15,7 @@ from assistant.answer.offline.spans import (
     typed_short_answer,
     weighted_evidence,
 )
+from assistant.dates import WEEKDAYS, month_pattern
 from assistant.text import STOP, content_terms, words
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
@@ -24,11 +25,10 @@ _MONEY = re.compile(r"[$£€]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?(?:
                     r"month|week|day|share|barrel|gallon))?")
 _NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:percent|million|billion|trillion|people|years?|days?|"
                      r"points?|votes?|miles?|feet|degrees|times))?")
-_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December")
+_MONTHS = month_pattern()
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
 _MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
 _QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
-WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
          "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
 
