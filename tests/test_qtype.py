@@ -1,0 +1,35 @@
+"""What a question asks for (answer/offline/qtype.py), on questions written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer.offline.qtype import cue_type, expected_type
+
+
+@pytest.mark.parametrize(("question", "kind", "head"), [
+    ("How much did the museum pay for the painting?", "money", None),
+    ("How many passengers were on the ferry?", "number", "passengers"),
+    ("How old was the oldest finisher of the marathon?", "number", None),
+    ("When did the bridge reopen?", "date", None),
+    ("In which year did the festival begin?", "date", None),
+    ("Which carmaker is recalling its electric vans?", "name", "carmaker"),
+    ("Which of these cities hosted the summit?", "name", "cities"),
+    ("What price did the auction house set for the violin?", "money", None),
+    ("Who chaired the committee hearing?", "name", None),
+    ("Why did the airline cancel the flights?", "other", None),
+])
+def test_expected_type(question: str, kind: str, head: str | None) -> None:
+    assert expected_type(question) == (kind, head)
+
+
+@pytest.mark.parametrize(("question", "cue"), [
+    ("Where did the ferry run aground?", "where"),
+    ("Which country hosted the summit?", "where"),
+    ("Who won the chess final?", "who"),
+    ("When did the strike end?", "when"),
+    ("How many seats did the party win?", "number"),
+    ("How did the fire start?", "other"),
+])
+def test_cue_type(question: str, cue: str) -> None:
+    assert cue_type(question) == cue
