@@ -11,6 +11,18 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answer.offline.weights import (
+    AGE_GRACE_DAYS,
+    AGE_SPAN_DAYS,
+    MIN_CHOICE_COVER,
+    NEAR_NUMBER,
+    NEAR_NUMBER_TOLERANCE,
+    SEMANTIC_POOL,
+    SEMANTIC_TOP,
+    W_CHOICE_AGE,
+    W_CHOICE_COSINE,
+    W_CHOICE_WORDS,
+)
 from assistant.dates import parse_day
 from assistant.models import Passage
 from assistant.text import STOP, split_sentences, stem
@@ -25,13 +37,6 @@ _ALL = re.compile(r"\s*(?:all|both)\s+of\s+(?:the\s+)?(?:above|these)\s*$", re.I
 _NONE = re.compile(r"\s*(?:none|neither)\s+of\s+(?:the\s+)?(?:above|these)\s*$", re.I)
 _LEADING = {"a", "an", "the"}
 
-W_COS = 0.6  # cosine of a sentence with "question + choice"
-W_LEX = 0.4  # share of the question's key words (rarer ones weigh more) in the sentence
-W_AGE = 0.3  # at most this much off for passages months older than the newest one for the question
-AGE_GRACE, AGE_SPAN = 7, 90  # days before the age penalty starts, days until it is full
-MIN_COVER = 0.6  # share of a choice's distinctive words a sentence must hold to name it (multi-word choices)
-APPROX, APPROX_TOL = 0.7, 0.1  # weight of a number within 10% of a choice's (and nearest to it)
-SEM_POOL, SEM_TOP = 40, 20  # fallback: sentences embedded, best ones the choices are compared with
 
 
 def tokens(text: str) -> list[str]:
@@ -90,7 +95,8 @@ def choice_forms(choices: list[str]) -> list[Form]:
 def _near(amount: float, form: Form) -> bool:
     """The amount is roughly the choice's number, and closer to it than to any other choice's."""
     gap = abs(amount - (form.value or 0.0))
-    return gap <= APPROX_TOL * (form.value or 0.0) and all(gap <= abs(amount - r) for r in form.rivals)
+    near = gap <= NEAR_NUMBER_TOLERANCE * (form.value or 0.0)
+    return near and all(gap <= abs(amount - r) for r in form.rivals)
 
 
 def mention(form: Form, toks: list[str], stems: set[str]) -> float:
@@ -99,11 +105,11 @@ def mention(form: Form, toks: list[str], stems: set[str]) -> float:
     if n and any(tuple(toks[i : i + n]) == form.phrase for i in range(len(toks) - n + 1)):
         return 1.0
     if form.value and any(_near(v, form) for v in amounts(toks)):
-        return APPROX
+        return NEAR_NUMBER
     if not form.key or n < 2:
         return 0.0
     cover = len(form.key & stems) / len(form.key)
-    return cover if cover >= MIN_COVER else 0.0
+    return cover if cover >= MIN_CHOICE_COVER else 0.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,8 @@ def pool_units(pool: list[Passage], newest: date | None) -> list[Unit]:
     units: dict[str, Unit] = {}
     for p in pool:
         day = _day(p.published_at)
-        age = min(1.0, max(0, (newest - day).days - AGE_GRACE) / AGE_SPAN) if newest and day else 0.5
+        age = (min(1.0, max(0, (newest - day).days - AGE_GRACE_DAYS) / AGE_SPAN_DAYS)
+               if newest and day else 0.5)
         for text in [p.title, *(s.text for s in split_sentences(p.text))]:
             if text and text not in units:
                 toks = tokens(text)
@@ -181,8 +188,10 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
         return _semantic(choices, real, units, weights, qvec, embedder, negated) if units else None
     vecs = _vec(embedder.embed([units[i].text for i in named]))
     hyp = np.stack([_vec(embedder.embed_query(f"{question} {c}")) for c in choices])
-    rest = _vec([W_LEX * _coverage(units[i].stems, weights) - W_AGE * units[i].age for i in named])
-    support = np.where(marks[named] > 0, marks[named] * (W_COS * (vecs @ hyp.T) + rest[:, None]), -1.0)
+    rest = _vec([W_CHOICE_WORDS * _coverage(units[i].stems, weights) - W_CHOICE_AGE * units[i].age
+                 for i in named])
+    fit = W_CHOICE_COSINE * (vecs @ hyp.T) + rest[:, None]
+    support = np.where(marks[named] > 0, marks[named] * fit, -1.0)
     scores = support.max(axis=0)
     seen = [bool(marks[named, j].any()) for j in range(len(choices))]
     if "all" in special and all(seen[i] for i in real):
@@ -196,9 +205,9 @@ def _semantic(choices: list[str], real: list[int], units: list[Unit], weights: d
               qvec: np.ndarray, embedder: Any, negated: bool) -> int:
     """No sentence names a choice: the choice closest in meaning to the sentences that fit the question."""
     lex = np.array([_coverage(u.stems, weights) for u in units])
-    cand = np.argsort(-lex, kind="stable")[:SEM_POOL]
+    cand = np.argsort(-lex, kind="stable")[:SEMANTIC_POOL]
     svec = _vec(embedder.embed([units[int(i)].text for i in cand]))
-    rel = W_COS * (svec @ _vec(qvec)) + W_LEX * lex[cand]
-    top = svec[np.argsort(-rel, kind="stable")[:SEM_TOP]]
+    rel = W_CHOICE_COSINE * (svec @ _vec(qvec)) + W_CHOICE_WORDS * lex[cand]
+    top = svec[np.argsort(-rel, kind="stable")[:SEMANTIC_TOP]]
     sims = (_vec(embedder.embed([choices[i] for i in real])) @ top.T).max(axis=1)
     return real[int(np.argmin(sims) if negated else np.argmax(sims))]

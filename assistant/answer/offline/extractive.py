@@ -10,11 +10,22 @@ import numpy as np
 
 from assistant.answer.citations import citation_for
 from assistant.answer.offline.qtype import cue_type
+from assistant.answer.offline.weights import (
+    CUE_DATE,
+    CUE_NAMES,
+    CUE_NUMBER,
+    EVIDENCE_SPREAD,
+    MAX_EVIDENCE,
+    MAX_SENTENCES_PER_PASSAGE,
+    NEWEST_TIE,
+    RANK_BONUS,
+    W_SENTENCE_COSINE,
+    W_SENTENCE_WORDS,
+)
 from assistant.dates import month_pattern, relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
 from assistant.text import Sentence, content_terms, split_sentences
 
-MAX_SENTENCES_PER_PASSAGE = 40
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"hundred|thousand|million|billion|dozens?)\b", re.I)
 _DATE = re.compile(rf"\b(?:(?:19|20)\d\d|{month_pattern()}|{'|'.join(calendar.day_name)}"
@@ -35,12 +46,12 @@ class Scored:
 
 def _cue(qtype: str, sentence: str, q_terms: set[str]) -> float:
     if qtype == "number":
-        return 0.06 if _NUMBER.search(sentence) else 0.0
+        return CUE_NUMBER if _NUMBER.search(sentence) else 0.0
     if qtype == "when":
-        return 0.06 if _DATE.search(sentence) else 0.0
+        return CUE_DATE if _DATE.search(sentence) else 0.0
     if qtype in ("who", "where"):
         names = {n.lower() for n in _NAME.findall(sentence)} - q_terms
-        return 0.04 if len(names) > 1 else 0.0
+        return CUE_NAMES if len(names) > 1 else 0.0
     return 0.0
 
 
@@ -61,23 +72,24 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     for s, cos in zip(sentences, cosines, strict=True):
         s_terms = content_terms(s.text)
         lex = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
-        rank_bonus = 0.02 / (1 + s.passage_index)
-        score = 0.65 * float(cos) + 0.35 * lex + _cue(qtype, s.text, q_terms) + rank_bonus
+        rank_bonus = RANK_BONUS / (1 + s.passage_index)
+        score = (W_SENTENCE_COSINE * float(cos) + W_SENTENCE_WORDS * lex + _cue(qtype, s.text, q_terms)
+                 + rank_bonus)
         out.append(Scored(s, passages[s.passage_index], float(cos), lex, score))
     out.sort(key=lambda x: -x.score)
     return out
 
 
-def pick_evidence(scored: list[Scored], max_sentences: int = 3) -> list[Scored]:
+def pick_evidence(scored: list[Scored], max_sentences: int = MAX_EVIDENCE) -> list[Scored]:
     """The best sentence, newest among near-ties, plus up to two close, non-redundant others."""
     if not scored:
         return []
     best = scored[0]
-    ties = [s for s in scored[:8] if s.score >= best.score - 0.03]
+    ties = [s for s in scored[:8] if s.score >= best.score - NEWEST_TIE]
     best = max(ties, key=lambda s: (s.passage.published_at or "", s.score))
     chosen = [best]
     for cand in scored:
-        if len(chosen) >= max_sentences or cand.score < best.score - 0.06:
+        if len(chosen) >= max_sentences or cand.score < best.score - EVIDENCE_SPREAD:
             break
         if any(cand.sentence.text == c.sentence.text or
                (content_terms(cand.sentence.text) <= content_terms(c.sentence.text))

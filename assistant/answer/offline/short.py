@@ -6,14 +6,25 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.answer.offline.gazetteer import COUNTRIES, GAZETTEERS
+from assistant.answer.offline.gazetteer import COUNTRIES
 from assistant.answer.offline.nlp import ParserUnavailable
 from assistant.answer.offline.qtype import expected_type
 from assistant.answer.offline.spans import (
+    gazetteer_fit,
     in_relative_clause,
     outlet_of,
     typed_short_answer,
     weighted_evidence,
+)
+from assistant.answer.offline.weights import (
+    AFTER_PREPOSITION_OTHER,
+    AFTER_PREPOSITION_PLACE,
+    EVIDENCE_DEPTH,
+    HEAD_NEAR,
+    MIN_PATTERN_SUPPORT,
+    MULTI_WORD_NAME,
+    POSSESSIVE,
+    RELATIVE_CLAUSE,
 )
 from assistant.dates import WEEKDAYS, month_pattern
 from assistant.text import STOP, content_terms, words
@@ -46,11 +57,11 @@ def context_weight(sentence: str, span: str, where: bool) -> float:
     after = sentence[i + len(span) : i + len(span) + 2]
     weight = 1.0
     if in_relative_clause(sentence, i):
-        weight *= 0.5  # inside ", which was founded by ...,": a description, not the news
+        weight *= RELATIVE_CLAUSE
     if before and before[-1] in _PREP:
-        weight *= 1.3 if where else 0.5
+        weight *= AFTER_PREPOSITION_PLACE if where else AFTER_PREPOSITION_OTHER
     if after.startswith(("’s", "'s")):
-        weight *= 0.7
+        weight *= POSSESSIVE
     return weight
 
 
@@ -122,7 +133,7 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
         return None
     where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))
     q_terms = content_terms(question)
-    top = list(scored[:15])
+    top = list(scored[:EVIDENCE_DEPTH])
     known = frozenset(m.group(0).lower() for sc in top for m in _MID_CAPITAL.finditer(sc.sentence.text))
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
@@ -132,12 +143,10 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
             if not _novel(cand, q_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue
             key = cand.lower()
-            bonus = 0.3 if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
-            places = [GAZETTEERS[h] for h in (head or "").split() if h in GAZETTEERS]
-            if places:
-                bonus += 0.8 if any(key in g for g in places) else -0.5
-            bonus += 0.1 if kind == "name" and len(cand.split()) > 1 else 0.0
+            bonus = HEAD_NEAR if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
+            bonus += MULTI_WORD_NAME if kind == "name" and len(cand.split()) > 1 else 0.0
             ctx = context_weight(sc.sentence.text, cand, where) if kind == "name" else 1.0
+            ctx *= gazetteer_fit(key, head)
             tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus)
             shown.setdefault(key, cand)
     if not tally:
@@ -145,6 +154,6 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
     ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))
     first = tally[ranked[0]]
     second = tally[ranked[1]] if len(ranked) > 1 else 0.0
-    if first < 0.3 or first < second:
+    if first < MIN_PATTERN_SUPPORT or first < second:
         return None  # not clearly ahead: the cited sentences speak for themselves
     return shown[ranked[0]]

@@ -9,6 +9,23 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.offline.gazetteer import COUNTRIES, GAZETTEERS
+from assistant.answer.offline.weights import (
+    COUNTRY_FOR_PLACE,
+    EVIDENCE_DEPTH,
+    EVIDENCE_FALLOFF,
+    GAZETTEER_MATCH,
+    GAZETTEER_MISS,
+    HEAD_SIMILARITY,
+    HEAD_SIMILARITY_FLOOR,
+    MIN_TYPED_SUPPORT,
+    NOUN_PHRASE_FIT,
+    OTHER_LABEL_FIT,
+    RELATIVE_CLAUSE,
+    ROLE_BOOST,
+    SLOT_GAP_TOKENS,
+    SLOT_LINKED,
+    SLOT_UNANCHORED,
+)
 from assistant.text import STOP, content_terms, stem, words
 
 # What each expected kind of answer looks like as a spaCy (OntoNotes) entity label.
@@ -56,9 +73,6 @@ HEAD_LABELS: dict[frozenset[str], frozenset[str]] = {
         "award law bill act product device phone vehicle car model"
     ),
 }
-SIM_WEIGHT = 2.0  # how much closeness to the head noun counts
-OTHER_FIT = 0.35  # an entity of an acceptable but not preferred type
-ROLE_BOOST = 3.0  # the span plays the wh-phrase's role for the question's verb
 _TITLES = frozenset({"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr."})
 PERCENT_HEADS = frozenset({"percentage", "percent", "share", "rate"})
 
@@ -78,6 +92,18 @@ def labels_for(kind: str, head: str | None, question: str) -> tuple[frozenset[st
         if head and any(h in heads or h.rstrip("s") in heads for h in head.split()):
             return labels, NAMED
     return NAMED, NAMED
+
+
+def _gazetteers(head: str | None) -> list[frozenset[str]]:
+    return [GAZETTEERS[h] for h in (head or "").split() if h in GAZETTEERS]
+
+
+def gazetteer_fit(key: str, head: str | None) -> float:
+    """For "which country/state" questions: up for a span that is one, down for one that is not."""
+    places = _gazetteers(head)
+    if not places:
+        return 1.0
+    return GAZETTEER_MATCH if any(key in g for g in places) else GAZETTEER_MISS
 
 
 _RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b[^,]*,")
@@ -134,12 +160,12 @@ def _slot_fit(doc: Any, start: int, end: int, q_terms: set[str]) -> float:
     """How much the span sits where the question's missing piece would: next to its words."""
     anchors = [t for t in doc if not (start <= t.i < end) and stem(t.lower_) in q_terms]
     if not anchors:
-        return 0.5
+        return SLOT_UNANCHORED
     root = doc[start:end].root
     linked = root.head in anchors or any(c in anchors for c in root.children) or (
         root.head.head in anchors and root.dep_ in ("pobj", "compound", "appos", "poss"))
     gap: int = min(min(abs(a.i - start), abs(a.i - (end - 1))) for a in anchors)
-    return (1.5 if linked else 1.0) / (1.0 + gap / 6.0)
+    return (SLOT_LINKED if linked else 1.0) / (1.0 + gap / SLOT_GAP_TOKENS)
 
 
 def entity_candidates(doc: Any, wanted: frozenset[str],
@@ -167,14 +193,12 @@ def entity_candidates(doc: Any, wanted: frozenset[str],
                 yield span.start, span.end, "WORK_OF_ART"
 
 
-SPREAD = 0.15  # a sentence this far below the best one no longer counts
-
-
-def weighted_evidence(scored: Sequence[Any], depth: int = 15) -> list[tuple[Any, float]]:
-    """The top evidence sentences that count, each with its weight: 1 for the best, 0 at SPREAD below."""
+def weighted_evidence(scored: Sequence[Any], depth: int = EVIDENCE_DEPTH) -> list[tuple[Any, float]]:
+    """The top evidence sentences that count, each with its weight: 1 for the best, 0 at
+    EVIDENCE_FALLOFF below."""
     top = list(scored[:depth])
     best = top[0].score if top else 0.0
-    weighted = [(sc, (sc.score - best + SPREAD) / SPREAD) for sc in top]
+    weighted = [(sc, (sc.score - best + EVIDENCE_FALLOFF) / EVIDENCE_FALLOFF) for sc in top]
     return [(sc, w) for sc, w in weighted if w > 0]
 
 
@@ -192,7 +216,7 @@ def head_similarity(embedder: Any) -> Callable[[str, list[str]], list[float]]:
 
 
 def typed_short_answer(question: str, kind: str, head: str | None, scored: Sequence[Any],
-                       parse: Callable[[list[str]], list[Any]], depth: int = 15,
+                       parse: Callable[[list[str]], list[Any]], depth: int = EVIDENCE_DEPTH,
                        similar: Callable[[str, list[str]], list[float]] | None = None) -> str | None:
     """The entity of the expected type that the best evidence sentences put in the question's slot."""
     preferred, acceptable = labels_for(kind, head, question)
@@ -203,7 +227,6 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
         return None
     docs = parse([sc.sentence.text for sc, _ in evidence])
     role = question_role(parse([question])[0])
-    places = [GAZETTEERS[h] for h in (head or "").split() if h in GAZETTEERS]
     nouns = kind == "name" and bool(head) and preferred == NAMED
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
@@ -214,13 +237,12 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
             key = text.lower()
             if not text or _is_question_echo(text, q_terms, q_tokens) or key.replace(" ", "") == outlet:
                 continue
-            fit = 1.0 if label in preferred else 0.6 if label == "NOUN" else OTHER_FIT
-            if places:
-                fit *= 1.6 if any(key in g for g in places) else 0.4
-            elif preferred == PLACE and key in COUNTRIES:
-                fit *= 1.2
+            fit = 1.0 if label in preferred else NOUN_PHRASE_FIT if label == "NOUN" else OTHER_LABEL_FIT
+            fit *= gazetteer_fit(key, head)
+            if preferred == PLACE and key in COUNTRIES and not _gazetteers(head):
+                fit *= COUNTRY_FOR_PLACE
             if in_relative_clause(doc.text, doc[start].idx):
-                fit *= 0.5
+                fit *= RELATIVE_CLAUSE
             tally[key] = tally.get(key, 0.0) + weight * fit * _slot_fit(doc, start, end, q_terms) * _role_fit(
                 doc, start, end, role)
             shown.setdefault(key, text)
@@ -229,6 +251,6 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
     if similar is not None and head:
         pool = sorted(tally, key=lambda k: -tally[k])[:12]
         for key, sim in zip(pool, similar(head, [shown[k] for k in pool]), strict=True):
-            tally[key] *= max(0.05, 0.5 + SIM_WEIGHT * sim)
+            tally[key] *= max(HEAD_SIMILARITY_FLOOR, 0.5 + HEAD_SIMILARITY * sim)
     ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))
-    return shown[ranked[0]] if tally[ranked[0]] >= 0.15 else None
+    return shown[ranked[0]] if tally[ranked[0]] >= MIN_TYPED_SUPPORT else None

@@ -1,0 +1,52 @@
+"""Every weight and threshold of the offline answerer, in one place, each with its reason.
+
+Fitted on the 2023-2024 RealTime QA questions (a fixed sample of 600) and checked on the 192
+questions of the 2022 dev set; none is keyed to a particular question. Changing one: run
+`python benchmarks/quality.py` before and after, and keep it only if both sets agree.
+"""
+
+from __future__ import annotations
+
+# -- evidence sentences (extractive.py) ---------------------------------------------------------
+MAX_SENTENCES_PER_PASSAGE = 40  # long passages: later sentences rarely answer, and cost embedding time
+W_SENTENCE_COSINE = 0.65  # meaning: the sentence's cosine with the question
+W_SENTENCE_WORDS = 0.35  # wording: share of the question's content words the sentence holds
+CUE_NUMBER = 0.06  # a "how many" question prefers a sentence with a number
+CUE_DATE = 0.06  # a "when" question prefers a sentence with a date
+CUE_NAMES = 0.04  # a "who/where" question prefers a sentence naming someone or somewhere new
+RANK_BONUS = 0.02  # earlier passages (better retrieval rank) win ties, fading with rank
+NEWEST_TIE = 0.03  # sentences this close to the best count as tied: the newest report wins
+EVIDENCE_SPREAD = 0.06  # further sentences are shown only when this close to the best one
+MAX_EVIDENCE = 3  # cited sentences shown at most
+
+# -- short answers: spans by pattern (short.py) and typed entities (spans.py) ------------------
+EVIDENCE_DEPTH = 15  # top evidence sentences a short answer may come from
+EVIDENCE_FALLOFF = 0.15  # a sentence this far below the best one no longer supports a span
+RELATIVE_CLAUSE = 0.5  # a span inside ", which was founded by X," describes, it does not answer
+GAZETTEER_MATCH = 1.6  # "which country/state": a span that is one
+GAZETTEER_MISS = 0.4  # "which country/state": a span that is not one
+COUNTRY_FOR_PLACE = 1.2  # "where": a country is a likely place answer
+AFTER_PREPOSITION_PLACE = 1.3  # "where": "in X", "at X" is where the place usually is
+AFTER_PREPOSITION_OTHER = 0.5  # other names after a preposition only modify the clause
+POSSESSIVE = 0.7  # "X's ..." : X is usually the owner of the answer, not the answer
+HEAD_NEAR = 0.3  # the question's head word next to the span ("65 nations")
+MULTI_WORD_NAME = 0.1  # a full name ("Narendra Modi") over a lone capitalised word
+MIN_PATTERN_SUPPORT = 0.3  # below this a pattern span is not shown: the sentences speak for themselves
+HEAD_SIMILARITY = 2.0  # how much the embedder's closeness of a span to the head noun counts
+HEAD_SIMILARITY_FLOOR = 0.05  # a span far from the head noun keeps at least this factor
+OTHER_LABEL_FIT = 0.35  # an entity of an acceptable but not preferred type
+NOUN_PHRASE_FIT = 0.6  # an untyped noun phrase for a "which X" question with a common-noun answer
+ROLE_BOOST = 3.0  # the span plays the wh-phrase's role for the question's verb (subject of "recall")
+SLOT_LINKED = 1.5  # the span is linked in the parse to one of the question's words
+SLOT_UNANCHORED = 0.5  # no question word in the sentence: a weak slot
+SLOT_GAP_TOKENS = 6.0  # the slot fit halves this many tokens away from the nearest question word
+MIN_TYPED_SUPPORT = 0.15  # below this a typed span is not shown
+
+# -- multiple choice (choice.py) ----------------------------------------------------------------
+W_CHOICE_COSINE = 0.6  # cosine of a sentence with "question + choice"
+W_CHOICE_WORDS = 0.4  # share of the question's key words (rarer ones weigh more) in the sentence
+W_CHOICE_AGE = 0.3  # at most this much off for passages months older than the newest one
+AGE_GRACE_DAYS, AGE_SPAN_DAYS = 7, 90  # days before the age penalty starts, days until it is full
+MIN_CHOICE_COVER = 0.6  # share of a multi-word choice's distinctive words a sentence must hold
+NEAR_NUMBER, NEAR_NUMBER_TOLERANCE = 0.7, 0.1  # weight of a number within 10% of a choice's
+SEMANTIC_POOL, SEMANTIC_TOP = 40, 20  # no sentence names a choice: sentences embedded, best kept
