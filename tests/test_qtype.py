@@ -15,7 +15,7 @@ from assistant.answer.offline.qtype import cue_type, expected_type
     ("In which year did the festival begin?", "date", None),
     ("Which carmaker is recalling its electric vans?", "name", "carmaker"),
     ("Which of these cities hosted the summit?", "name", "cities"),
-    ("What price did the auction house set for the violin?", "money", None),
+    ("What price did the auction house set for the violin?", "money", "price"),
     ("Who chaired the committee hearing?", "name", None),
     ("Why did the airline cancel the flights?", "other", None),
 ])
@@ -33,3 +33,17 @@ def test_expected_type(question: str, kind: str, head: str | None) -> None:
 ])
 def test_cue_type(question: str, cue: str) -> None:
     assert cue_type(question) == cue
+
+
+@pytest.mark.parametrize(("question", "kind", "head"), [
+    ("What did the mayor say about the flood?", "other", None),
+    ("What happened to the stranded hikers?", "other", None),
+    ("What was the death toll of the landslide?", "number", "death toll"),
+    ("What is the capital of Ostravia?", "name", "capital"),
+    ("Which US state passed the law?", "name", "us state"),
+    ("What percentage of the vote did she win?", "number", "percentage"),
+    ("What is the name of the new ferry?", "name", None),
+    ("Which carmaker recalled its electric vans?", "name", "carmaker"),
+])
+def test_heads_come_from_the_noun_not_the_verb(question: str, kind: str, head: str | None) -> None:
+    assert expected_type(question) == (kind, head)
