@@ -46,32 +46,32 @@ def pick(question: str, choices: list[str], passages: list[Passage],
 
 
 def test_the_choice_named_where_the_question_is_answered_wins() -> None:
-    question = "Which automaker recalled more than 200,000 pickup trucks this week?"
+    question = "Which carmaker recalled more than 90,000 delivery vans this week?"
     passages = [
-        passage(1, "Ford unveiled a new electric sedan at the Detroit auto show on Monday."),
-        passage(2, "Nissan is recalling more than 200,000 pickup trucks because they can roll away."),
-        passage(3, "Ford said sales of its sedans rose in August, and Ford shares climbed."),
+        passage(1, "Zentrovia unveiled a new electric sedan at the Valdora auto show on Monday."),
+        passage(2, "Kestrel Motors is recalling more than 90,000 delivery vans because they can roll away."),
+        passage(3, "Zentrovia said sales of its sedans rose in August, and Zentrovia shares climbed."),
     ]
-    assert pick(question, ["Ford", "Rivian", "Chevrolet", "Nissan"], passages) == 3
+    assert pick(question, ["Zentrovia", "Brannoch", "Pelmora", "Kestrel Motors"], passages) == 3
 
 
 def test_a_choice_found_only_by_its_own_search_counts_and_old_news_weighs_less() -> None:
-    question = "Which US national park was hit by severe flooding that washed out roads this week?"
+    question = "Which national park was hit by severe flooding that washed out roads this week?"
     passages = [passage(1, "Flooding washed out roads and bridges this week, officials said.")]
     found = {
-        "Yellowstone": [passage(2, "Severe flooding in Yellowstone National Park washed out roads and "
-                                   "bridges this week.", title="Yellowstone flooding")],
-        "Yosemite": [passage(3, "Severe flooding in Yosemite National Park washed out roads and bridges.",
-                             date="2019-03-01", title="Yosemite flooding")],
+        "Quellin": [passage(2, "Severe flooding in Quellin National Park washed out roads and "
+                               "bridges this week.", title="Quellin flooding")],
+        "Harwick": [passage(3, "Severe flooding in Harwick National Park washed out roads and bridges.",
+                            date="2019-03-01", title="Harwick flooding")],
     }
-    assert pick(question, ["Yosemite", "Yellowstone", "Grand Canyon", "Zion"], passages, found) == 1
+    assert pick(question, ["Harwick", "Quellin", "Ebbrecht", "Saltrenna"], passages, found) == 1
 
 
 def test_a_negated_question_takes_the_choice_no_sentence_names() -> None:
-    question = "Which one of these people was not given the Presidential Medal of Freedom this week?"
-    passages = [passage(1, "Biden gave the Presidential Medal of Freedom to Simone Biles, Denzel "
-                           "Washington and, posthumously, John McCain this week.")]
-    choices = ["Simone Biles", "Denzel Washington", "John McCain", 'Dwayne "The Rock" Johnson']
+    question = "Which one of these people was not given the Order of the Silver Fern this week?"
+    passages = [passage(1, "The governor gave the Order of the Silver Fern to Orla Vennicott, Tobias "
+                           "Krantzmeyer and, posthumously, Amarine Soltberg this week.")]
+    choices = ["Orla Vennicott", "Tobias Krantzmeyer", "Amarine Soltberg", 'Desmond "Quill" Quillfeather']
     assert pick(question, choices, passages) == 3
 
 
@@ -79,6 +79,7 @@ def test_numbers_match_as_words_and_approximately() -> None:
     question = "How many times has the media mogul been divorced?"
     passages = [passage(1, "The split means the media mogul has been divorced four times.")]
     assert pick(question, ["Two", "Three", "Four", "Five"], passages) == 2
-    question = "Approximately how many book titles have been banned in US schools over the last year?"
-    passages = [passage(1, "Over the last year there were 2,532 bans of 1,648 book titles in US schools.")]
+    question = "Approximately how many library branches closed across the region over the last year?"
+    passages = [passage(1, "Over the last year there were 2,532 cuts and 1,648 library branches closed "
+                           "across the region.")]
     assert pick(question, ["500", "900", "1,300", "1,600"], passages) == 3

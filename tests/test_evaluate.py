@@ -31,7 +31,7 @@ CONFIG = {"embedder": "fake", "llm": "offline", "as_of": "question date"}
 
 # fmt: off
 QUESTIONS: list[dict[str, Any]] = [
-    {"id": "a1", "question": "Which automaker recalled 2.9 million vehicles?", "answer": "Ford",
+    {"id": "a1", "question": "Which automaker recalled 1.4 million trucks?", "answer": "Ford",
      "aliases": ["Ford Motor"], "gold_doc_ids": ["art-ford"], "question_type": "news",
      "evidence": [{"fact": "Ford recalled 2.9 million vehicles this week."}],
      "question_date": "2022/06/17"},

@@ -28,7 +28,7 @@ def scored(*sentences: tuple[str, float]) -> list[Scored]:
 
 
 def test_question_role_finds_the_wh_phrase_and_its_verb(parse: SentenceParser) -> None:
-    assert spans.question_role(parse(["Which automaker recalled 2.9 million vehicles this week?"])[0]) == (
+    assert spans.question_role(parse(["Which automaker recalled 1.4 million trucks on Monday?"])[0]) == (
         "nsubj", "recall")
     # a passive subject plays the object's role: "Ford was recalled by X" answers "Which X recalled"
     assert spans.question_role(parse(["Which country was visited by Nancy Pelosi this week?"])[0]) == (
@@ -38,11 +38,11 @@ def test_question_role_finds_the_wh_phrase_and_its_verb(parse: SentenceParser) -
 
 def test_the_entity_in_the_questions_role_wins_over_a_closer_one(parse: SentenceParser) -> None:
     evidence = scored(
-        ("Ford is recalling 2.9 million vehicles, the National Highway Traffic Safety Administration said.", 0.8),
-        ("The National Highway Traffic Safety Administration said the vehicles may roll away.", 0.79),
+        ("Honda is recalling 1.4 million trucks, the National Highway Traffic Safety Administration said.", 0.8),
+        ("The National Highway Traffic Safety Administration said the trucks may roll away.", 0.79),
     )
-    q = "Which automaker recalled 2.9 million vehicles this week?"
-    assert short_answer(q, evidence[:1], evidence, parse=parse) == "Ford"
+    q = "Which automaker recalled 1.4 million trucks on Monday?"
+    assert short_answer(q, evidence[:1], evidence, parse=parse) == "Honda"
 
 
 def test_the_expected_type_filters_candidates(parse: SentenceParser) -> None:
