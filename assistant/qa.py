@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.numbering import by_article
 from assistant.app import App
 from assistant.errors import InputError, LLMError
 from assistant.models import Answer, Passage, Skipped
@@ -160,7 +161,7 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     timings = {**answer.timings_ms, **retrieval.timings_ms, "retrieve": (t1 - t0) * 1000,
                "answer": (time.perf_counter() - t1) * 1000, "total": (time.perf_counter() - t0) * 1000}
     return dataclasses.replace(
-        answer, question=question, warnings=notes, usage=usage,
+        by_article(answer), question=question, warnings=notes, usage=usage,
         rewritten_question=standalone if standalone != question else None,
         date_window=retrieval.window.as_iso() if retrieval.window is not None else None,
         as_of=opts.as_of.isoformat() if opts.as_of else None, timings_ms=timings,

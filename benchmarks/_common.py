@@ -15,9 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "realtimeqa"
 CORPUS = DATA / "corpus.jsonl"
 DEV = DATA / "dev.jsonl"
+DATA_2324 = ROOT.parent / "shared" / "data" / "realtimeqa-2023-2024"
+SETS = {  # name -> (questions, corpus)
+    "2022": (DEV, CORPUS),
+    "2324": (DATA_2324 / "questions.jsonl", DATA_2324 / "corpus.jsonl"),
+}
 RESULTS = ROOT / "benchmarks" / "results"
 STORES = ROOT / "benchmarks" / "stores"
 ASSISTANT = [sys.executable, "-m", "assistant"]
+
+
+def need_data() -> None:
+    """Exit with a one-line reason when the shared RealTime QA data is not beside the repository."""
+    missing = [str(p) for pair in SETS.values() for p in pair if not p.exists()]
+    if missing:
+        raise SystemExit(f"benchmark data not found (expected beside the repository): {missing[0]}")
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None,

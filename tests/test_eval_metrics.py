@@ -86,7 +86,7 @@ def test_unit_in_passage_allows_small_differences_but_keeps_order() -> None:
 
 
 def test_citation_valid_needs_range_and_verbatim_quote() -> None:
-    passages = {1: "Ford recalled 2.9 million vehicles this week."}
+    passages = {1: ["Ford said so.", "Ford recalled 2.9 million vehicles this week."]}  # one article
     assert citation_valid({"n": 1, "quote": "recalled 2.9 million"}, passages)
     assert not citation_valid({"n": 2, "quote": "recalled 2.9 million"}, passages)
     assert not citation_valid({"n": 1, "quote": "recalled 3 million"}, passages)
@@ -110,7 +110,8 @@ def test_score_question_ignores_passages_beyond_top_k_and_zeroes_refusals() -> N
         "answer": "Sue Bird [1].",
         "mode": "none",
         "citations": [],
-        "passages": [_passage(1, "a", "Sue Bird retired."), _passage(4, "g", "Sue Bird")],
+        "passages": [_passage(1, "a", "Sue Bird retired."), _passage(2, "b", "Nothing."),
+                     _passage(3, "c", "Nothing."), _passage(4, "g", "Sue Bird")],  # 4th: beyond k
     }
     scores = score_question(q, ans, top_k=3)
     assert scores["retrieval"] == {

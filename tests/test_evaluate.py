@@ -107,6 +107,7 @@ SCRIPT: dict[str, tuple[str, str, list[Passage], list[Citation], int | None]] = 
            [_c(2, "art-biden", "President Biden signed the bill")], None),
     "a3": ("extractive", "Diana Taurasi [1]",
            [_p(1, "art-x", "Diana Taurasi scored 20 points."),
+            *[_p(n, f"art-g{n}", "filler") for n in range(2, 9)],
             _p(9, "art-bird", "Sue Bird played for the Storm.")],
            [_c(1, "art-x", "Diana Taurasi scored 30 points")], None),
     "u1": ("none", NOT_FOUND, [_p(1, "art-x", "Unrelated text.")], [], None),
@@ -191,7 +192,7 @@ def test_ten_questions_give_the_hand_computed_metrics(tmp_path: Path) -> None:
     assert summary["n"] == 10 and summary["errors"] == 0
     m = summary["metrics"]
     assert set(m) == {"retrieval", "answer", "mc", "refusal", "citations", "latency_ms"}
-    # gold ranks a1 1, a2 2, a3 none (its gold passage is n=9 > top-k 8), m1 3, f1 1, f2 6
+    # gold ranks a1 1, a2 2, a3 none (its gold passage is 9th > top-k 8), m1 3, f1 1, f2 6
     assert m["retrieval"] == pytest.approx(
         {
             "k": 8,

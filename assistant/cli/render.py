@@ -67,12 +67,15 @@ def render_answer(answer: Answer, with_body: bool = True) -> str:
 
 
 def render_passages(passages: list[Passage]) -> str:
-    """The passages behind an answer (chat /sources)."""
+    """The passages behind an answer (chat /sources), grouped by article: its title once."""
     if not passages:
         return "No passages."
     out: list[str] = []
-    for p in passages:
-        out.append(source_line(p.n, p.title, p.source, p.published_at, p.path or p.url or ""))
+    shown: set[int] = set()
+    for p in sorted(passages, key=lambda p: p.n):
+        if p.n not in shown:
+            shown.add(p.n)
+            out.append(source_line(p.n, p.title, p.source, p.published_at, p.path or p.url or ""))
         out.append("     " + sanitize(p.text, False)[:600])
     return "\n".join(out)
 

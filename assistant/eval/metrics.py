@@ -120,17 +120,17 @@ def unit_in_passage(unit: list[str], passage: list[str]) -> bool:
     return False
 
 
-def citation_valid(citation: dict[str, Any], passages: dict[int, str]) -> bool:
-    """Marker in range and quote (non-empty) verbatim in the cited passage's text."""
+def citation_valid(citation: dict[str, Any], passages: dict[int, list[str]]) -> bool:
+    """Marker in range and quote (non-empty) verbatim in a passage of the cited article."""
     n, quote = citation.get("n"), citation.get("quote")
     if not isinstance(n, int) or n not in passages or not isinstance(quote, str):
         return False
-    return bool(quote.strip()) and quote in passages[n]
+    return bool(quote.strip()) and any(quote in text for text in passages[n])
 
 
 def _retrieval(q: EvalQuestion, passages: list[dict[str, Any]], top_k: int) -> dict[str, Any]:
-    gold = set(q.gold_doc_ids)
-    rank = min((p["n"] for p in passages if p.get("article_id") in gold), default=None)
+    gold = set(q.gold_doc_ids)  # passages are in retrieval order: the rank is the place in the list
+    rank = min((i for i, p in enumerate(passages, 1) if p.get("article_id") in gold), default=None)
     return {
         "gold_rank": rank,
         "hit@1": rank is not None and rank <= 1,
@@ -158,7 +158,9 @@ def _answer_scores(q: EvalQuestion, text: str, answered: bool) -> dict[str, Any]
 
 
 def _citation_scores(q: EvalQuestion, ans: dict[str, Any], answered: bool) -> dict[str, Any]:
-    by_n = {p["n"]: p.get("text", "") for p in ans.get("passages", [])}
+    by_n: dict[int, list[str]] = {}
+    for p in ans.get("passages", []):
+        by_n.setdefault(p["n"], []).append(p.get("text", ""))
     cites = ans.get("citations", [])
     valid = [c for c in cites if citation_valid(c, by_n)]
     gold = set(q.gold_doc_ids)
@@ -175,9 +177,7 @@ def score_question(q: EvalQuestion, ans: dict[str, Any] | None, top_k: int) -> d
     ans = ans or {"answer": "", "mode": "error", "citations": [], "passages": []}
     mode = ans.get("mode")
     answered = mode in ANSWERED_MODES
-    passages = [
-        p for p in ans.get("passages", []) if isinstance(p.get("n"), int) and p["n"] <= top_k
-    ]
+    passages = [p for p in ans.get("passages", [])[:top_k] if isinstance(p.get("n"), int)]
     picked = ans.get("choice_index")
     return {
         "mode": mode,
