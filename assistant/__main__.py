@@ -1,5 +1,6 @@
-"""`python -m assistant ...`: the same as the `assistant` command."""
+"""`python -m assistant`: the same entry point as the `assistant` command."""
 
 from assistant.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,14 @@ from assistant.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def bundled_dir(name: str) -> Path:
+    """Shipped folder `name` (seeds, prompts): the source tree's in a checkout, else the wheel's copy."""
+    source = PROJECT_ROOT / name
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and source.is_dir():
+        return source
+    return Path(__file__).resolve().parent / "bundled" / name
+
+
 def _field(env: str, default: Any, help: str, secret: bool = False) -> Any:
     from dataclasses import field
 
@@ -89,10 +97,10 @@ class Settings:
     )
     no_llm: bool = _field("ASSISTANT_NO_LLM", False, "Always use the offline answerer.")
     prompts_dir: str = _field(
-        "ASSISTANT_PROMPTS_DIR", str(PROJECT_ROOT / "prompts"), "Folder of prompt templates."
+        "ASSISTANT_PROMPTS_DIR", str(bundled_dir("prompts")), "Folder of prompt templates."
     )
     seeds_dir: str = _field(
-        "ASSISTANT_SEEDS_DIR", str(PROJECT_ROOT / "seeds"), "Default corpus for ingest and ask."
+        "ASSISTANT_SEEDS_DIR", str(bundled_dir("seeds")), "Default corpus for ingest and ask."
     )
 
     @property
