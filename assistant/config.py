@@ -67,10 +67,10 @@ class Settings:
     )
     chunk_tokens: int = _field("ASSISTANT_CHUNK_TOKENS", 256, "Target chunk size in tokens.")
     chunk_overlap: int = _field("ASSISTANT_CHUNK_OVERLAP", 32, "Token overlap between chunks.")
-    min_score: float = _field(
-        "ASSISTANT_MIN_SCORE",
-        0.35,
-        "Offline answerer: below this relevance the answer is the not-found sentence.",
+    min_confidence: float = _field(
+        "ASSISTANT_MIN_CONFIDENCE",
+        0.5,
+        "Offline answerer: below this confidence (0-1) the answer is the not-found sentence.",
     )
     max_file_mb: float = _field(
         "ASSISTANT_MAX_FILE_MB", 64.0, "Files larger than this are skipped (JSONL excepted)."

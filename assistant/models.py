@@ -96,6 +96,8 @@ class Answer:
     choice_index: int | None = None
     date_window: tuple[str, str] | None = None
     as_of: str | None = None
+    confidence: float | None = None  # offline answers: P(the evidence answers the question)
+    signals: dict[str, float] | None = None  # offline answers: what the confidence was made of
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by `ask --json` and stored by `eval`."""
@@ -133,4 +135,8 @@ class Answer:
             out["date_window"] = list(self.date_window)
         if self.as_of is not None:
             out["as_of"] = self.as_of
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 3)
+        if self.signals is not None:
+            out["signals"] = {k: round(v, 4) for k, v in self.signals.items()}
         return out

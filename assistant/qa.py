@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.numbering import by_article
+from assistant.answer.offline.confidence import Rarity
+from assistant.answer.rewrite import Followup
 from assistant.app import App
 from assistant.errors import InputError, LLMError
 from assistant.models import Answer, Passage, Skipped
@@ -83,19 +85,30 @@ def stale_files(app: App) -> list[str]:
     return out
 
 
-def _offline(app: App, question: str, retrieval_passages: list[Passage], qvec: np.ndarray,
+def _rarity(app: App) -> Rarity | None:
+    """Word rarity from the BM25 index beside the store (None when it holds nothing)."""
+    from assistant.embed.vocab import rarity_prior
+
+    lex = app.lexical()
+    return Rarity(lex.terms, lex.idf, rarity_prior, len(lex.ids)) if lex.ids else None
+
+
+def _offline(app: App, focus: Followup, passages: list[Passage], qvec: np.ndarray,
              choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
     from assistant.answer.offline.choice import pick_choice
     from assistant.answer.offline.extractive import answer_extractive
     from assistant.answer.offline.short import short_answer
     from assistant.answer.offline.spans import head_similarity
 
+    question = focus.focus
+    if focus.context:  # the sentences must answer the follow-up itself, not the earlier question
+        qvec = app.embedder.embed_query(question)
     shorten = functools.partial(short_answer, parse=app.parser, similar=head_similarity(app.embedder))
-    ans = answer_extractive(question, retrieval_passages, qvec, app.embedder,
-                            app.settings.min_score, short_answer=shorten)
+    ans = answer_extractive(question, passages, qvec, app.embedder, short_answer=shorten,
+                            rarity=_rarity(app), refuse_below=app.settings.min_confidence,
+                            context=focus.context)
     if choices:
-        picked = pick_choice(question, list(choices), retrieval_passages, qvec, app.embedder,
-                             search=search)
+        picked = pick_choice(question, list(choices), passages, qvec, app.embedder, search=search)
         ans = dataclasses.replace(ans, choice_index=picked)
     return ans
 
@@ -111,20 +124,23 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     t0 = time.perf_counter()
     client = None if opts.no_llm else app.chat_client
     warnings: list[str] = key_notice(app) if client is not None else []
-    standalone = question
+    followup = Followup(question)
     rewrite_usage: dict[str, int] = {}
     if history:
-        from assistant.answer.rewrite import rewrite_followup
+        from assistant.answer.rewrite import offline_followup, rewrite_followup
 
-        try:
-            standalone = rewrite_followup(history, question, client, settings=app.settings,
-                                          on_usage=rewrite_usage.update)
-        except LLMError as exc:
-            warnings.append(f"{exc} Showing the offline answer instead.")
-            if notice:
-                notice(str(exc))
-            client = None  # the service just failed: do not make the user wait for it twice
-            standalone = rewrite_followup(history, question, None, settings=app.settings)
+        if client is not None:
+            try:
+                followup = Followup(rewrite_followup(history, question, client, settings=app.settings,
+                                                     on_usage=rewrite_usage.update))
+            except LLMError as exc:
+                warnings.append(f"{exc} Showing the offline answer instead.")
+                if notice:
+                    notice(str(exc))
+                client = None  # the service just failed: do not make the user wait for it twice
+        if client is None:
+            followup = offline_followup(history, question)
+    standalone = followup.standalone
     q = Query(standalone, opts.top_k, opts.as_of, opts.since, opts.until, opts.source,
               mode=app.settings.retrieval)
     retrieval = app.retriever.retrieve(q)
@@ -145,7 +161,7 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
         def search(text: str) -> list[Passage]:
             return app.retriever.retrieve(dataclasses.replace(q, text=text)).passages
 
-        answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices,
+        answer = _offline(app, followup, retrieval.passages, retrieval.query_vector, opts.choices,
                           search)
     usage = answer.usage
     if rewrite_usage and usage is not None:

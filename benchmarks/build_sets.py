@@ -24,10 +24,15 @@ from pathlib import Path
 
 from _common import ROOT, SETS, need_data
 
-from assistant.eval.metrics import normalize_answer
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_answer(text: str) -> str:
+    """Lower case, punctuation as spaces, single spaces (fast enough for 22 million words)."""
+    return " ".join(_NON_WORD.sub(" ", text.lower().replace("’", "'").replace("'", "")).split())
 
 DATA_OUT = ROOT / "benchmarks" / "data"
-RECENT_DAYS = 21  # "news": the answer first appears in the corpus at most this long before the quiz
+RECENT_DAYS = 365  # the answer first appears in the corpus at most this long before the quiz
 SAMPLE = 600  # tuning sample of the 2023-2024 questions
 SAMPLE_SEED = 20231
 
@@ -90,8 +95,9 @@ def check_fictional(corpora: list[Path]) -> None:
               "pharmaceuticals", "workers", "reach", "novo", "summit", "river", "rights", "ferry",
               "collision", "dam", "failure", "bridge", "collapse", "wildfire", "snap", "election",
               "water", "strike", "tram", "derailment", "blackout", "marathon", "on", "cobalt"}
-    names = {w for r in rows for n in r["names"] for w in normalize_answer(n).split()
-             if w not in common}
+    names = {normalize_answer(n) for r in rows for n in r["names"]}  # full names, and their
+    names |= {normalize_answer(n).split()[-1] for r in rows for n in r["names"]  # distinctive last
+              if normalize_answer(n).split()[-1] not in common}  # words (first names are common)
     hits: dict[str, int] = defaultdict(int)
     for corpus in corpora:
         for line in corpus.open(encoding="utf-8"):

@@ -77,3 +77,17 @@ def test_llm_failure_propagates_for_the_caller_to_fall_back(openai_server: OpenA
     client, settings = client_for(openai_server)
     with pytest.raises(LLMError, match="HTTP 500"):
         rewrite_followup(HISTORY, FOLLOW_UP, client, settings=settings)
+
+
+def test_a_follow_up_keeps_its_own_focus_and_carries_only_the_subject() -> None:
+    from assistant.answer.rewrite import offline_followup
+
+    history = [("Who joined the SCO in 2024?", "Belarus. “The SCO added Belarus on Thursday.” [1]")]
+    f = offline_followup(history, "And who represented India?")
+    assert f.focus == "Who represented India?"
+    assert "SCO" in f.context and "Belarus" not in f.context and "joined" not in f.context
+    assert "SCO" in offline_followup(history, "Where was the summit held?").context
+    assert offline_followup(history, "Why did they join?").context[0] == "Belarus"  # the referent
+    chained = offline_followup([(f.standalone, "Narendra Modi sent his foreign minister [1].")],
+                               "What did they say?")
+    assert {"India", "SCO"} <= set(chained.context)

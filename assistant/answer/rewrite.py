@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from assistant.answer.llm.client import ChatClient
 from assistant.answer.llm.prompts import load_messages
@@ -92,27 +93,73 @@ def format_history(history: list[tuple[str, str]]) -> str:
 
 
 def looks_like_followup(question: str) -> bool:
-    """Starts with And / What about / ..., is very short, or leans on a pronoun without naming
-    anything of its own."""
+    """Starts with And / What about / ..., is very short, or names nothing of its own (no name,
+    acronym or number: "Where was the summit held?", "Why did they join?")."""
     words = re.findall(r"[\w'’-]+", question)
     if _CONNECTORS.match(question) or len(words) <= 2:
         return True
-    has_pronoun = any(w.lower() in _PRONOUNS for w in words)
-    return has_pronoun and not _named_entities(words)
+    return not _named_entities(words)
+
+
+@dataclass(frozen=True)
+class Followup:
+    """A follow-up made standalone: its own question (the focus, what is asked) and the few terms
+    it refers back to (the context: the subject of the conversation)."""
+
+    focus: str
+    context: tuple[str, ...] = ()
+
+    @property
+    def standalone(self) -> str:
+        return f"{self.focus} ({' '.join(self.context)})" if self.context else self.focus
+
+
+_PAREN = re.compile(r"\s*\(([^()]*)\)\s*$")  # the context a rewritten question carries at its end
+_VERB_ENDINGS = ("ed",)  # "joined", "represented": what happened, not what it happened to
+
+
+def offline_followup(history: list[tuple[str, str]], question: str) -> Followup:
+    """The follow-up's own question plus what it refers back to: the previous question's names,
+    years and topic nouns (never the previous answer's sentences). "And who represented India?"
+    after "Who joined the SCO in 2024?" -> focus "Who represented India?", context (SCO, 2024).
+    A pronoun ("he", "it", "there") also brings the previous short answer, its likely referent."""
+    if not history or not looks_like_followup(question):
+        return Followup(question)
+    core = _LEADING.sub("", question.strip()) or question.strip()
+    core = core[0].upper() + core[1:]
+    own = {w.casefold() for w in re.findall(r"[\w'’-]+", core)}
+    previous = history[-1][0]
+    carried = _PAREN.search(previous)
+    topic = topic_terms(_PAREN.sub("", previous))
+    if carried:
+        topic += [t for t in carried.group(1).split() if t not in topic]
+    words = re.findall(r"[\w'’-]+", core)
+    if any(w.lower() in _PRONOUNS for w in words):
+        lead = _short_answer_of(history[-1][1])
+        topic = ([lead] if lead else []) + topic
+    context = tuple(t for t in dict.fromkeys(topic) if t.casefold() not in own)[:MAX_TERMS]
+    return Followup(core, context)
 
 
 def offline_rewrite(history: list[tuple[str, str]], question: str) -> str:
-    """The follow-up with the previous question's key terms carried over, e.g.
-    "And who represented India?" -> "Who represented India? (SCO summit Kazakhstan)"."""
-    if not history or not looks_like_followup(question):
-        return question
-    own = {w.casefold() for w in re.findall(r"[\w'’-]+", question)}
-    terms = [t for t in key_terms(history[-1][0]) if t.casefold() not in own]
-    if not terms:
-        return question
-    core = _LEADING.sub("", question.strip()) or question.strip()
-    core = core[0].upper() + core[1:]
-    return f"{core} ({' '.join(terms[:MAX_TERMS])})"
+    """offline_followup(...) as one line: "Who represented India? (SCO 2024)"."""
+    followup = offline_followup(history, question)
+    return followup.standalone if followup.context else question
+
+
+def topic_terms(text: str) -> list[str]:
+    """What a question is about: its names and years first, then content words that are not
+    verbs of what happened (joined, represented), in order, without duplicates."""
+    terms = [t for t in key_terms(text) if _is_name(t) or not t.casefold().endswith(_VERB_ENDINGS)]
+    first = re.findall(r"[\w'’-]+", text)[:1]
+    return [t for t in terms if not (first and t == first[0] and t.casefold() in _STOPWORDS)]
+
+
+def _short_answer_of(answer: str) -> str | None:
+    """The short answer an offline answer leads with ("Belarus."), when it has one."""
+    m = re.match(r"\s*([^“\"\[.]{1,60})\.\s", answer + " ")
+    lead = m.group(1).strip() if m else ""
+    return lead if lead and len(lead.split()) <= 5 and lead[:1].isupper() else None
 
 
 def key_terms(text: str) -> list[str]:

@@ -56,6 +56,23 @@ class LexicalIndex:
     bm25: Any
     stemmer: Any
 
+    def terms(self, text: str) -> list[str]:
+        """The text's BM25 tokens (stop words out, stemmed): what rarity is measured on."""
+        return tokenize([text], self.stemmer)[0]
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each term over the indexed chunks; a term no chunk
+        holds gets the largest value (rarer than anything indexed)."""
+        n = len(self.ids)
+        vocab = self.bm25.vocab_dict if self.bm25 is not None else {}
+        indptr = self.bm25.scores["indptr"] if self.bm25 is not None else None
+        out: dict[str, float] = {}
+        for t in terms:
+            tid = vocab.get(t)
+            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
+            out[t] = float(np.log((n - df + 0.5) / (df + 0.5) + 1.0))
+        return out
+
     def scores(self, query: str) -> np.ndarray:
         tokens = tokenize([query], self.stemmer)[0]
         known = [t for t in tokens if t in self.bm25.vocab_dict]

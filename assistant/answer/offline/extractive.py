@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.answer.citations import citation_for
-from assistant.answer.offline.qtype import cue_type
+from assistant.answer.offline.confidence import Rarity, confidence, question_names, signals
+from assistant.answer.offline.qtype import cue_type, expected_type
 from assistant.answer.offline.weights import (
+    CONFIDENT_ABOVE,
     CUE_DATE,
     CUE_NAMES,
     CUE_NUMBER,
+    CUE_PLACE,
     EVIDENCE_SPREAD,
     MAX_EVIDENCE,
     MAX_SENTENCES_PER_PASSAGE,
+    MIN_NAME_PREFIX,
     NEWEST_TIE,
     RANK_BONUS,
+    W_CONTEXT_PASSAGE,
     W_SENTENCE_COSINE,
     W_SENTENCE_WORDS,
 )
@@ -31,6 +37,8 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eigh
 _DATE = re.compile(rf"\b(?:(?:19|20)\d\d|{month_pattern()}|{'|'.join(calendar.day_name)}"
                    r"|yesterday|today|last week)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_IN_PLACE = re.compile(r"\b(?:in|at|near|outside)\s+(?:the\s+)?[A-Z][a-z]")  # "summit in Kazakhstan"
+BEST_GUESS = "The articles do not say this directly; closest report:"
 
 
 @dataclass(frozen=True)
@@ -49,15 +57,29 @@ def _cue(qtype: str, sentence: str, q_terms: set[str]) -> float:
         return CUE_NUMBER if _NUMBER.search(sentence) else 0.0
     if qtype == "when":
         return CUE_DATE if _DATE.search(sentence) else 0.0
-    if qtype in ("who", "where"):
-        names = {n.lower() for n in _NAME.findall(sentence)} - q_terms
-        return CUE_NAMES if len(names) > 1 else 0.0
+    if qtype == "where":
+        return CUE_PLACE if _IN_PLACE.search(sentence) else 0.0
+    if qtype == "who":  # a person is usually named by two or more words ("Narendra Modi")
+        names = {n.lower() for n in _NAME.findall(sentence) if " " in n} - q_terms
+        return CUE_NAMES if names else 0.0
     return 0.0
 
 
+def _word_share(q_terms: set[str], s_terms: set[str], q_names: set[str]) -> float:
+    """Share of the question's content words in the sentence; a name the question uses also
+    matches the words made from it ("India" in "Indian", "Kazakhstan" in "Kazakhstani")."""
+    if not q_terms:
+        return 0.0
+    found = q_terms & s_terms
+    found |= {n for n in q_names if n in q_terms and any(t.startswith(n) for t in s_terms)}
+    return len(found) / len(q_terms)
+
+
 def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
-                    embed: object) -> list[Scored]:
-    """Every sentence of every passage, scored against the question (best first)."""
+                    embed: object, context: Sequence[str] = ()) -> list[Scored]:
+    """Every sentence of every passage, scored against the question (best first). `context` are
+    the terms a follow-up refers back to: they count for the passage, the question's own words
+    for the sentence."""
     sentences = [
         s for p_i, p in enumerate(passages)
         for s in split_sentences(p.text, p_i)[:MAX_SENTENCES_PER_PASSAGE]
@@ -67,14 +89,17 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     vectors = embed.embed([s.text for s in sentences])  # type: ignore[attr-defined]
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     q_terms = content_terms(question)
+    q_names = {n.lower() for n in question_names(question) if len(n) >= MIN_NAME_PREFIX}
     qtype = cue_type(question)
+    c_terms = content_terms(" ".join(context)) - q_terms
+    about = [len(c_terms & content_terms(p.text)) / len(c_terms) if c_terms else 0.0 for p in passages]
     out: list[Scored] = []
     for s, cos in zip(sentences, cosines, strict=True):
         s_terms = content_terms(s.text)
-        lex = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+        lex = _word_share(q_terms, s_terms, q_names)
         rank_bonus = RANK_BONUS / (1 + s.passage_index)
         score = (W_SENTENCE_COSINE * float(cos) + W_SENTENCE_WORDS * lex + _cue(qtype, s.text, q_terms)
-                 + rank_bonus)
+                 + rank_bonus + W_CONTEXT_PASSAGE * about[s.passage_index])
         out.append(Scored(s, passages[s.passage_index], float(cos), lex, score))
     out.sort(key=lambda x: -x.score)
     return out
@@ -115,14 +140,39 @@ def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[s
     return " ".join(x for x in parts if x).strip(), citations
 
 
-def answer_extractive(question: str, passages: list[Passage], qvec: np.ndarray, embed: object,
-                      min_score: float, short_answer: object = None) -> Answer:
-    """The offline answer: verbatim, cited sentences, or the not-found sentence."""
-    scored = score_sentences(question, qvec, passages, embed)
-    if not scored or max(s.cosine for s in scored[:10]) < min_score:
-        return Answer(question=question, answer=NOT_FOUND, mode="none", passages=passages)
+def _ground(evidence: list[Scored], scored: list[Scored],
+            short: str | None) -> tuple[list[Scored], str | None]:
+    """A short answer is shown only with a cited sentence that holds it: its best sentence leads."""
+    if not short or any(short in ev.sentence.text for ev in evidence):
+        return evidence, short
+    holder = next((sc for sc in scored if short in sc.sentence.text), None)
+    if holder is None:
+        return evidence, None
+    return [holder, *evidence][:MAX_EVIDENCE], short
+
+
+def answer_extractive(question: str, passages: list[Passage], qvec: np.ndarray, embed: object, *,
+                      short_answer: Callable[..., str | None] | None = None,
+                      rarity: Rarity | None = None, refuse_below: float = 0.0,
+                      context: Sequence[str] = ()) -> Answer:
+    """The offline answer: verbatim, cited sentences led by a short answer when one clearly fits;
+    shown as a best guess when the evidence is weak; the not-found sentence when it does not
+    answer (confidence below `refuse_below`)."""
+    scored = score_sentences(question, qvec, passages, embed, context)
+    if not scored:
+        return Answer(question=question, answer=NOT_FOUND, mode="none", passages=passages,
+                      confidence=0.0)
     evidence = pick_evidence(scored)
-    short = short_answer(question, evidence, scored) if callable(short_answer) else None
-    text, citations = compose(question, evidence, short)
-    return Answer(question=question, answer=text, mode="extractive", citations=citations,
-                  passages=passages)
+    kind, _ = expected_type(question)
+    short = short_answer(question, evidence, scored) if short_answer is not None else None
+    evidence, short = _ground(evidence, scored, short)
+    sig = signals(question, scored, short, kind != "other", rarity)
+    conf = confidence(sig)
+    if conf < refuse_below:
+        return Answer(question=question, answer=NOT_FOUND, mode="none", passages=passages,
+                      confidence=conf, signals=sig)
+    sure = conf >= CONFIDENT_ABOVE
+    text, citations = compose(question, evidence, short if sure else None)
+    return Answer(question=question, answer=text if sure else f"{BEST_GUESS} {text}",
+                  mode="extractive", citations=citations, passages=passages, confidence=conf,
+                  signals=sig)

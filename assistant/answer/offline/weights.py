@@ -13,11 +13,14 @@ W_SENTENCE_COSINE = 0.65  # meaning: the sentence's cosine with the question
 W_SENTENCE_WORDS = 0.35  # wording: share of the question's content words the sentence holds
 CUE_NUMBER = 0.06  # a "how many" question prefers a sentence with a number
 CUE_DATE = 0.06  # a "when" question prefers a sentence with a date
-CUE_NAMES = 0.04  # a "who/where" question prefers a sentence naming someone or somewhere new
+CUE_NAMES = 0.04  # a "who" question prefers a sentence with a full name the question does not have
+MIN_NAME_PREFIX = 4  # a question's name this long also matches words made from it ("Indian")
+CUE_PLACE = 0.06  # a "where" question prefers a sentence placing something "in/at <Place>"
 RANK_BONUS = 0.02  # earlier passages (better retrieval rank) win ties, fading with rank
 NEWEST_TIE = 0.03  # sentences this close to the best count as tied: the newest report wins
 EVIDENCE_SPREAD = 0.06  # further sentences are shown only when this close to the best one
 MAX_EVIDENCE = 3  # cited sentences shown at most
+W_CONTEXT_PASSAGE = 0.1  # a follow-up: the passage is about what the conversation is about
 
 # -- short answers: spans by pattern (short.py) and typed entities (spans.py) ------------------
 EVIDENCE_DEPTH = 15  # top evidence sentences a short answer may come from
@@ -50,3 +53,21 @@ AGE_GRACE_DAYS, AGE_SPAN_DAYS = 7, 90  # days before the age penalty starts, day
 MIN_CHOICE_COVER = 0.6  # share of a multi-word choice's distinctive words a sentence must hold
 NEAR_NUMBER, NEAR_NUMBER_TOLERANCE = 0.7, 0.1  # weight of a number within 10% of a choice's
 SEMANTIC_POOL, SEMANTIC_TOP = 40, 20  # no sentence names a choice: sentences embedded, best kept
+
+# -- answerability (confidence.py): a logistic model over the evidence signals ----------------
+# Hand-set until benchmarks/fit_confidence.py fits them; each says how one signal moves the odds.
+CONFIDENCE_BIAS = -4.0  # with no signal at all the articles do not answer
+CONFIDENCE_WEIGHTS: dict[str, tuple[float, str]] = {
+    "cosine": (3.0, "the best sentence means what the question asks"),
+    "rare_in_sentence": (3.0, "the best sentence holds the question's rare words, not just its topic"),
+    "rare_in_passages": (1.5, "the passages are about what the question is about"),
+    "names_in_passages": (2.0, "the passages name whom and what the question names"),
+    "answer_span": (0.5, "the evidence holds something of the expected answer type"),
+    "asks_span": (-0.5, "a name/number/date question needs that span, not just a related sentence"),
+    "margin": (0.5, "the best sentence is clearly ahead of other articles' best sentences"),
+    "agreement": (0.5, "other articles carry the same answer"),
+}
+PRIOR_CHUNKS = 2000  # an index of this many chunks counts as much as English word ranks for rarity
+PRIOR_SCALE = 3.0  # word-rank rarity (0..2.7) brought to BM25 idf's scale (0..~10)
+MARGIN_SCALE = 0.15  # a lead this large over the best other article counts as fully ahead
+CONFIDENT_ABOVE = 0.7  # below this (above ASSISTANT_MIN_CONFIDENCE) the answer is shown as a best guess
