@@ -99,6 +99,6 @@ def run_chat(answer_fn: Callable[[str, list[tuple[str, str]]], Any], io: ChatIO)
             for key in usage:
                 usage[key] += int((answer.usage or {}).get(key, 0))
             last = answer
-            history.append((line, answer.answer))
+            history.append((answer.rewritten_question or line, answer.answer))  # chains keep their subject
     finally:
         save()
