@@ -193,9 +193,14 @@ def test_ten_questions_give_the_hand_computed_metrics(tmp_path: Path) -> None:
     m = summary["metrics"]
     assert set(m) == {"retrieval", "answer", "mc", "refusal", "citations", "latency_ms"}
     # gold ranks a1 1, a2 2, a3 none (its gold passage is 9th > top-k 8), m1 3, f1 1, f2 6
+    # answer text in the top 8: a1 (Ford, 1st), f1 (Argentina, 1st), f2 (Messi, 1st); not a2 ("Joe
+    # Biden" vs "President Biden"), a3 (9th), m1, m2, m3; u1 and u2 have no answer to look for
     assert m["retrieval"] == pytest.approx(
         {
             "k": 8,
+            "answer_recall_n": 8,
+            "answer_recall@5": 3 / 8,
+            "answer_recall@k": 3 / 8,
             "n": 6,
             "hit@1": 2 / 6,
             "hit@5": 4 / 6,
@@ -243,6 +248,9 @@ def test_breakdown_by_question_type(tmp_path: Path) -> None:
     assert chat["retrieval"] == pytest.approx(
         {
             "k": 8,
+            "answer_recall_n": 2,
+            "answer_recall@5": 1.0,
+            "answer_recall@k": 1.0,
             "n": 2,
             "hit@1": 0.5,
             "hit@5": 0.5,

@@ -140,6 +140,13 @@ def _retrieval(q: EvalQuestion, passages: list[dict[str, Any]], top_k: int) -> d
     }
 
 
+def _answer_recall(passages: list[dict[str, Any]], golds: Sequence[str]) -> dict[str, Any]:
+    """Answer-text recall, needing no gold article ids: the first passage rank (1-based) whose text
+    holds a normalised gold answer (None when no passage of the top k does)."""
+    rank = next((i for i, p in enumerate(passages, 1) if contains(p.get("text", ""), golds)), None)
+    return {"rank": rank, "hit@5": rank is not None and rank <= 5, "hit@k": rank is not None}
+
+
 def _evidence_hit(q: EvalQuestion, passages: list[dict[str, Any]]) -> bool:
     texts = [_tokens(p.get("text", "")) for p in passages]
     units = [u for fact in q.evidence for u in fact_units(fact)]
@@ -179,9 +186,11 @@ def score_question(q: EvalQuestion, ans: dict[str, Any] | None, top_k: int) -> d
     answered = mode in ANSWERED_MODES
     passages = [p for p in ans.get("passages", [])[:top_k] if isinstance(p.get("n"), int)]
     picked = ans.get("choice_index")
+    golds = [g for g in (q.answer or "", *q.aliases) if g]
     return {
         "mode": mode,
         "retrieval": _retrieval(q, passages, top_k) if q.gold_doc_ids else None,
+        "answer_recall": _answer_recall(passages, golds) if golds else None,
         "evidence_hit": _evidence_hit(q, passages) if q.evidence else None,
         "answer": _answer_scores(q, ans.get("answer", ""), answered) if q.answer else None,
         "mc": (

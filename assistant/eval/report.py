@@ -8,6 +8,9 @@ from typing import Any
 # (label, path inside a metric block, format): "n" count, "r" rate, "ms" milliseconds
 ROWS: list[tuple[str, str, str]] = [
     ("questions", "n", "n"),
+    ("retrieval: questions with answers", "retrieval.answer_recall_n", "n"),
+    ("retrieval: answer text in top 5", "retrieval.answer_recall@5", "r"),
+    ("retrieval: answer text in top k", "retrieval.answer_recall@k", "r"),
     ("retrieval: questions with gold articles", "retrieval.n", "n"),
     ("retrieval: hit@1", "retrieval.hit@1", "r"),
     ("retrieval: hit@5", "retrieval.hit@5", "r"),
@@ -41,7 +44,7 @@ CHART: list[tuple[str, str]] = [
     ("refusal recall", "refusal.recall"),
     ("citations valid", "citations.all_valid"),
 ]
-_COUNT_KEYS = {"n", "k", "evidence_n", "n_gold", "unanswerable", "refused"}
+_COUNT_KEYS = {"n", "k", "evidence_n", "answer_recall_n", "n_gold", "unanswerable", "refused"}
 
 
 def _get(block: dict[str, Any], path: str) -> Any:

@@ -42,8 +42,12 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
 def _retrieval(rows: Sequence[ScoredRow], top_k: int) -> dict[str, Any]:
     ret = [r.scores["retrieval"] for r in rows if r.scores.get("retrieval")]
     ev = [r.scores["evidence_hit"] for r in rows if r.scores.get("evidence_hit") is not None]
+    rec = [r.scores["answer_recall"] for r in rows if r.scores.get("answer_recall")]
     return {
         "k": top_k,
+        "answer_recall_n": len(rec),
+        "answer_recall@5": _mean([s["hit@5"] for s in rec]),
+        "answer_recall@k": _mean([s["hit@k"] for s in rec]),
         "n": len(ret),
         "hit@1": _mean([s["hit@1"] for s in ret]),
         "hit@5": _mean([s["hit@5"] for s in ret]),
