@@ -94,6 +94,7 @@ class Answer:
     usage: dict[str, int] | None = None
     rewritten_question: str | None = None
     choice_index: int | None = None
+    choice_evidence: str | None = None  # offline picks: "named", "none" (no passage names a choice), ...
     date_window: tuple[str, str] | None = None
     as_of: str | None = None
     confidence: float | None = None  # offline answers: P(the evidence answers the question)
@@ -131,6 +132,8 @@ class Answer:
             out["rewritten_question"] = self.rewritten_question
         if self.choice_index is not None:
             out["choice_index"] = self.choice_index
+        if self.choice_evidence is not None:
+            out["choice_evidence"] = self.choice_evidence
         if self.date_window is not None:
             out["date_window"] = list(self.date_window)
         if self.as_of is not None:

@@ -109,7 +109,7 @@ def _offline(app: App, focus: Followup, passages: list[Passage], qvec: np.ndarra
                             context=focus.context)
     if choices:
         picked = pick_choice(question, list(choices), passages, qvec, app.embedder, search=search)
-        ans = dataclasses.replace(ans, choice_index=picked)
+        ans = dataclasses.replace(ans, choice_index=picked.index, choice_evidence=picked.evidence)
     return ans
 
 

@@ -42,7 +42,7 @@ def pick(question: str, choices: list[str], passages: list[Passage],
     def search(text: str) -> list[Passage]:
         return (found or {}).get(text.removeprefix(question).strip(), [])
 
-    return pick_choice(question, choices, passages, emb.embed_query(question), emb, search=search)
+    return pick_choice(question, choices, passages, emb.embed_query(question), emb, search=search).index
 
 
 def test_the_choice_named_where_the_question_is_answered_wins() -> None:
@@ -83,3 +83,14 @@ def test_numbers_match_as_words_and_approximately() -> None:
     passages = [passage(1, "Over the last year there were 2,532 cuts and 1,648 library branches closed "
                            "across the region.")]
     assert pick(question, ["500", "900", "1,300", "1,600"], passages) == 3
+
+
+def test_the_pick_says_when_no_passage_names_any_choice() -> None:
+    emb = BagEmbedder()
+    question = "Which river burst its banks near the old mill?"
+    passages = [passage(1, "The river burst its banks near the old mill on Sunday, flooding homes.")]
+    picked = pick_choice(question, ["Tarn", "Quell", "Brannoch"], passages, emb.embed_query(question), emb)
+    assert picked.evidence == "none" and picked.index is not None
+    named = pick_choice(question, ["Tarn", "Quell"], [passage(2, "The Quell burst its banks near the old "
+                                                              "mill.")], emb.embed_query(question), emb)
+    assert (named.index, named.evidence) == (1, "named")

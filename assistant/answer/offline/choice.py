@@ -159,8 +159,17 @@ def _vec(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Pick:
+    """The chosen choice and what it rests on: "named" (a sentence names it), "none" (no passage
+    names any choice: the closest in meaning is taken), "all/none of the above"."""
+
+    index: int | None
+    evidence: str
+
+
 def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec: np.ndarray,
-                embedder: Any, search: Callable[[str], list[Passage]] | None = None) -> int | None:
+                embedder: Any, search: Callable[[str], list[Passage]] | None = None) -> Pick:
     """The choice best supported by a recent sentence that names it and answers the question.
 
     The pool is the question's passages plus, when `search` is given, those found for "question +
@@ -169,7 +178,7 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     the least supported choice. (Dependency links from the sentence parser measured no gain here.)
     """
     if not choices or not passages:
-        return None
+        return Pick(None, "none")
     special = ["all" if _ALL.match(c) else "none" if _NONE.match(c) else "" for c in choices]
     real = [i for i, s in enumerate(special) if not s] or list(range(len(choices)))
     forms = choice_forms([c if not s else "" for c, s in zip(choices, special, strict=True)])
@@ -184,8 +193,10 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     negated = bool(_NEGATED.search(question))
     if not named:
         if "none" in special:
-            return special.index("none")
-        return _semantic(choices, real, units, weights, qvec, embedder, negated) if units else None
+            return Pick(special.index("none"), "none of the above")
+        if not units:
+            return Pick(None, "none")
+        return Pick(_semantic(choices, real, units, weights, qvec, embedder, negated), "none")
     vecs = _vec(embedder.embed([units[i].text for i in named]))
     hyp = np.stack([_vec(embedder.embed_query(f"{question} {c}")) for c in choices])
     rest = _vec([W_CHOICE_WORDS * _coverage(units[i].stems, weights) - W_CHOICE_AGE * units[i].age
@@ -195,10 +206,10 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     scores = support.max(axis=0)
     seen = [bool(marks[named, j].any()) for j in range(len(choices))]
     if "all" in special and all(seen[i] for i in real):
-        return special.index("all")
+        return Pick(special.index("all"), "all of the above")
     if negated:
-        return min(real, key=lambda i: (seen[i], float(scores[i])))
-    return max(real, key=lambda i: float(scores[i]))
+        return Pick(min(real, key=lambda i: (seen[i], float(scores[i]))), "named")
+    return Pick(max(real, key=lambda i: float(scores[i])), "named")
 
 
 def _semantic(choices: list[str], real: list[int], units: list[Unit], weights: dict[str, float],
