@@ -83,11 +83,11 @@ class App:
         return self._cache["manifest"]  # type: ignore[no-any-return]
 
     def lexical(self) -> LexicalIndex:
-        from assistant.store.lexical import load_lexical
+        from assistant.store.lexical import LEXICAL_DIR, load_lexical
 
         current = self._cache.get("lexical")
         if current is None or current.generation != self.manifest.generation():
-            self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / "bm25")
+            self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / LEXICAL_DIR)
         return self._cache["lexical"]  # type: ignore[no-any-return]
 
     @property

@@ -117,7 +117,18 @@ def cli(ctx: click.Context, store: str | None, chroma_url: str | None, embed_mod
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool, no_wait: bool,
            as_json: bool) -> None:
-    """Index articles from PATHS (files or folders; default: the bundled seeds/)."""
+    """Index articles from PATHS (files or folders; default: the bundled seeds/).
+
+    A file that cannot be read is skipped with one line saying why, and the ingest goes on.
+
+    \b
+    Exit status:
+      0  everything found was indexed (or was already)
+      2  bad input or settings (e.g. a path that does not exist)
+      3  another ingest holds the store (--no-wait)
+      4  some files or JSONL lines were skipped; the rest was indexed
+      5  files were found, but not one article could be indexed
+    """
     from assistant.cli.commands import run_ingest
 
     app = _app(ctx)
@@ -129,7 +140,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool,
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def sync(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
-    """Make the index match PATHS: add new, re-embed changed, remove deleted articles."""
+    """Make the index match PATHS: add new, re-embed changed, remove deleted articles.
+
+    Exit status as for `ingest` (0 all indexed, 4 some files skipped, 5 nothing indexed).
+    """
     from assistant.cli.commands import run_ingest
 
     run_ingest(_app(ctx), list(paths), True, False, False, as_json)

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+LEXICAL_DIR = "bm25"  # the index's folder inside the store folder
+
 
 class ChunkSource(Protocol):
     """Where the index reads chunks from (the manifest): its generation and every chunk row."""
@@ -107,6 +109,22 @@ def _load(folder: Path) -> LexicalIndex | None:
         return None
     return LexicalIndex(int(meta["generation"]), list(meta["ids"]), days, list(meta["sources"]),
                         bm25, _stemmer())
+
+
+def _generation(folder: Path) -> int | None:
+    """The generation an index on disk was built for, without loading it (None: no usable index)."""
+    try:
+        return int(json.loads((folder / "meta.json").read_text("utf-8"))["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def ensure_lexical(manifest: ChunkSource, folder: Path) -> bool:
+    """Build the index when it is missing or stale (True when it was built); does not load it."""
+    if _generation(folder) == manifest.generation():
+        return False
+    load_lexical(manifest, folder)
+    return True
 
 
 def load_lexical(manifest: ChunkSource, folder: Path) -> LexicalIndex:
