@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from assistant.retrieve.hybrid import Retriever
     from assistant.store.chroma import ChromaStore
     from assistant.store.lexical import LexicalIndex
+    from assistant.store.vectors import VectorIndex
 
 
 def _offline_environment() -> None:
@@ -89,6 +90,16 @@ class App:
         if current is None or current.generation != self.manifest.generation():
             self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / LEXICAL_DIR)
         return self._cache["lexical"]  # type: ignore[no-any-return]
+
+    def vectors(self) -> VectorIndex:
+        """The exact dense index beside the store (rebuilt from it when the manifest moved on)."""
+        from assistant.store.vectors import VECTORS_DIR, load_vectors
+
+        current = self._cache.get("vectors")
+        if current is None or current.generation != self.manifest.generation():
+            self._cache["vectors"] = load_vectors(self.manifest, self.store,
+                                                  self.state_dir / VECTORS_DIR)
+        return self._cache["vectors"]  # type: ignore[no-any-return]
 
     @property
     def retriever(self) -> Retriever:

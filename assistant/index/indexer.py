@@ -147,7 +147,7 @@ class Indexer:
             self._prune(files, seen_articles)
         if self.report.articles_indexed or self.report.articles_removed or self.report.notes:
             self.manifest.bump_generation()
-        self._build_lexical()
+        self._build_indexes()
         self.manifest.set_meta("last_ingest", time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.manifest.set_meta("dirty", "0")
         self.report.seconds = time.perf_counter() - start
@@ -300,13 +300,17 @@ class Indexer:
             self.report.embedded = self._embed_calls() - self._calls_at_start
             self.clock.add("manifest", time.perf_counter() - t0)
 
-    def _build_lexical(self) -> None:
-        """Build the BM25 index now (once, at the end) rather than on the first question."""
+    def _build_indexes(self) -> None:
+        """Build the BM25 and dense indexes now (once, at the end) rather than on the first question."""
         from assistant.store.lexical import ensure_lexical
+        from assistant.store.vectors import ensure_vectors
 
         t0 = time.perf_counter()
         ensure_lexical(self.manifest, self.parts.lexical_folder)
-        self.clock.add("bm25", time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        ensure_vectors(self.manifest, self.parts.store, self.parts.vectors_folder)
+        self.clock.add("bm25", t1 - t0)
+        self.clock.add("vector index", time.perf_counter() - t1)
 
     def _prune(self, files: Sequence[Path], seen: set[str]) -> None:
         """Remove articles whose file is gone, or whose re-read file no longer holds them."""

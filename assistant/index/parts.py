@@ -31,3 +31,10 @@ class IndexParts:
         from assistant.store.lexical import LEXICAL_DIR
 
         return self.folder / LEXICAL_DIR
+
+    @property
+    def vectors_folder(self) -> Path:
+        """Where the exact dense index beside the store lives."""
+        from assistant.store.vectors import VECTORS_DIR
+
+        return self.folder / VECTORS_DIR
