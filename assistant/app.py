@@ -106,7 +106,7 @@ class App:
         if "retriever" not in self._cache:
             from assistant.retrieve.hybrid import Retriever
 
-            self._cache["retriever"] = Retriever(self.store, self.embedder, self.manifest,
+            self._cache["retriever"] = Retriever(self.vectors, self.embedder, self.manifest,
                                                  self.lexical)
         return self._cache["retriever"]  # type: ignore[no-any-return]
 
