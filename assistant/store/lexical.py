@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,13 +57,21 @@ class LexicalIndex:
     sources: list[str]
     bm25: Any
     stemmer: Any
+    _last: tuple[str, np.ndarray] | None = field(default=None, repr=False)
 
     def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (the last query's scores are kept: a question searches the
+        whole range and then its date window with the same words)."""
+        if self._last is not None and self._last[0] == query:
+            return self._last[1]
         tokens = tokenize([query], self.stemmer)[0]
-        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        known = [t for t in tokens if t in self.bm25.vocab_dict] if self.bm25 is not None else []
         if not known or not self.ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+            out = np.zeros(len(self.ids), dtype=np.float32)
+        else:
+            out = np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+        self._last = (query, out)
+        return out
 
 
 def _build(manifest: ChunkSource, folder: Path, generation: int) -> None:
