@@ -272,6 +272,11 @@ class OnnxMiniLM:
         self._tokenizer = load_tokenizer()
         self.batch = max(1, batch)
         self.budget = budget
+        # The int8 rebuild quantizes activations dynamically, one scale per input tensor: a text
+        # batched with others (and their padding) came out up to 0.03 different (cosine 0.987),
+        # so a sentence's vector, and an answer, depended on what happened to be embedded with
+        # it. One text per run makes every vector a function of its text alone.
+        self.per_text = not shipped
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32 unit rows, in the order of texts."""
@@ -280,7 +285,8 @@ class OnnxMiniLM:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
-        for idx in length_batches(lengths, self.batch, self.budget):
+        rows, budget = (1, 1) if self.per_text else (self.batch, self.budget)
+        for idx in length_batches(lengths, rows, budget):
             out[idx] = self._run([encodings[i].ids for i in idx], max(lengths[i] for i in idx))
         return out
 
