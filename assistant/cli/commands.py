@@ -181,13 +181,13 @@ def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
 
 
 def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
-                     compare: str | None, opts: Any) -> None:
+                     compare: str | None, opts: Any, jobs: int = 1) -> None:
     """Run `assistant eval` with a progress bar, print the summary and the deltas."""
     from assistant.eval.run import evaluate_file
 
     summary, out_dir = evaluate_file(app, questions, out, limit, resume, opts,
                                      progress_factory=_progress_bar, notice=lambda m: click.echo(
-                                         sanitize(m, False), err=True))
+                                         sanitize(m, False), err=True), jobs=jobs)
     click.echo(json.dumps(summary["metrics"], indent=2))
     click.echo(f"Results in {out_dir} (results.jsonl, summary.json, report.md, report.png)")
     if compare:

@@ -210,18 +210,23 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--compare", type=click.Path(exists=True, dir_okay=False),
               help="Another run's summary.json: print the deltas.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes answering at once (default: one per core, at most 4); "
+                   "the answers are the same as with --jobs 1.")
 @question_options
 @click.pass_context
 def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | None, resume: bool,
-             compare: str | None, top_k: int | None, as_of: dt.date | None, since: dt.date | None,
-             until: dt.date | None, source: str | None, no_llm: bool, model: str | None,
-             base_url: str | None) -> None:
+             compare: str | None, jobs: int | None, top_k: int | None, as_of: dt.date | None,
+             since: dt.date | None, until: dt.date | None, source: str | None, no_llm: bool,
+             model: str | None, base_url: str | None) -> None:
     """Run a question file (JSONL or one question per line) and score the answers."""
     from assistant.cli.commands import run_eval_command
+    from assistant.eval.run import default_jobs
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
-    run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts)
+    run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts,
+                     jobs or default_jobs())
 
 
 @cli.command()
