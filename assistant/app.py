@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from assistant.retrieve.hybrid import Retriever
     from assistant.store.chroma import ChromaStore
     from assistant.store.lexical import LexicalIndex
+    from assistant.store.vectors import VectorIndex
 
 
 @dataclass
@@ -70,19 +71,29 @@ class App:
         return self._cache["manifest"]  # type: ignore[no-any-return]
 
     def lexical(self) -> LexicalIndex:
-        from assistant.store.lexical import load_lexical
+        from assistant.store.lexical import LEXICAL_DIR, load_lexical
 
         current = self._cache.get("lexical")
         if current is None or current.generation != self.manifest.generation():
-            self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / "bm25")
+            self._cache["lexical"] = load_lexical(self.manifest, self.state_dir / LEXICAL_DIR)
         return self._cache["lexical"]  # type: ignore[no-any-return]
+
+    def vectors(self) -> VectorIndex:
+        """The exact dense index beside the store (rebuilt from it when the manifest moved on)."""
+        from assistant.store.vectors import VECTORS_DIR, load_vectors
+
+        current = self._cache.get("vectors")
+        if current is None or current.generation != self.manifest.generation():
+            self._cache["vectors"] = load_vectors(self.manifest, self.store,
+                                                  self.state_dir / VECTORS_DIR)
+        return self._cache["vectors"]  # type: ignore[no-any-return]
 
     @property
     def retriever(self) -> Retriever:
         if "retriever" not in self._cache:
             from assistant.retrieve.hybrid import Retriever
 
-            self._cache["retriever"] = Retriever(self.store, self.embedder, self.manifest,
+            self._cache["retriever"] = Retriever(self.vectors, self.embedder, self.manifest,
                                                  self.lexical)
         return self._cache["retriever"]  # type: ignore[no-any-return]
 

@@ -97,7 +97,7 @@ def test_ingest_reports_indexed_and_skipped(run, tmp_path: Path) -> None:  # typ
     folder = write_articles(tmp_path / "docs", {"a.md": md("Alpha", "2022-01-01", "Alpha opened a plant."),
                                                 "b.xyz": "???"})
     result = run("ingest", str(folder))
-    assert result.exit_code == 0
+    assert result.exit_code == 4  # indexed, but a file was skipped
     assert "Indexed 1 new and 0 changed article(s)" in result.stdout
     assert "b.xyz" in result.stderr and "skipped" in result.stderr
     again = json.loads(run("ingest", str(folder), "--json").stdout)

@@ -242,3 +242,12 @@ def test_a_damaged_cached_model_is_rebuilt(tmp_path: Path) -> None:
     after = make_embedder(settings).embed_query("a damaged cache file")
     assert np.allclose(before, after, atol=1e-6)
     assert path.stat().st_size > 10_000_000
+
+
+def test_a_vector_does_not_depend_on_its_batch_mates(embedders: dict[str, Embedder]) -> None:
+    emb = embedders["local:minilm-l6-q8"]
+    text = "The council approved the new tram line on Tuesday."
+    alone = emb.embed([text])[0]
+    mates = ["Short.", "A much longer sentence about the harbour, the ferries and the storm that "
+             "closed both for three days last week, according to port officials.", text]
+    assert np.array_equal(emb.embed(mates)[2], alone)

@@ -267,3 +267,21 @@ def test_a_single_file_root_and_its_symlink(hostile: Tree, tmp_path: Path) -> No
     assert isinstance(result, Article) and SECRET in result.text
     (pipe,) = list(iter_articles([hostile.root / "links" / "pipe.txt"], SETTINGS))
     assert isinstance(pipe, Skipped) and "FIFO" in pipe.reason
+
+
+def test_hostile_folder_through_the_indexer(hostile: Tree, make_app: Any) -> None:
+    """The whole hostile folder through ingest: every good file is indexed, the HTML is findable."""
+    from assistant.retrieve.hybrid import Query
+
+    app = make_app(max_depth=SETTINGS.max_depth)
+    with app.writer_lock():
+        report = app.indexer().run([hostile.root])
+    indexed = {row.split(":", 1)[0] for row in app.manifest.article_files().values()}
+    paths = {display_path(p) for p in indexed}
+    good = {p for p, kind in hostile.expect.items() if kind == "article"}
+    assert good <= paths
+    assert report.outcome == "partial" and report.articles_new >= len(good)
+    assert app.store.count() == app.manifest.counts()["chunks"]
+    hits = app.retriever.retrieve(Query("harbour reopened on Friday after a week of repairs",
+                                        top_k=3, use_window=False)).passages
+    assert hits and hits[0].path.endswith("web/page.html")

@@ -23,6 +23,11 @@ from assistant.cli.render import (
 )
 from assistant.models import Answer
 
+# `assistant ingest` / `sync` exit codes beyond 0 (2 = bad input or settings, 3 = store busy)
+EXIT_SKIPPED = 4  # some files (or JSONL lines) were skipped; everything else was indexed
+EXIT_NOTHING = 5  # files were found, but not one article could be indexed
+INGEST_EXIT = {"complete": 0, "partial": EXIT_SKIPPED, "nothing": EXIT_NOTHING}
+
 # the end of a streamed text that may still become a markdown link or image: held back
 _OPEN_LINK = re.compile(r"!?\[[^\]\n]{0,200}(?:\](?:\([^)\n]{0,300})?)?$|!$")
 
@@ -108,7 +113,8 @@ def _progress_bar(total_hint: int) -> Any:
 
 def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bool,
                as_json: bool) -> None:
-    """Index PATHS with a progress bar, then print what was indexed and skipped."""
+    """Index PATHS with a progress bar, print what was indexed and skipped; exit 4 when some files
+    were skipped, 5 when nothing could be indexed."""
 
     bar: Any = None
 
@@ -129,8 +135,15 @@ def run_ingest(app: App, paths: list[str], prune: bool, force: bool, no_wait: bo
     if as_json:
         data = asdict(report)
         data["skipped"] = [asdict(s) for s in report.skipped]
+        data["outcome"] = report.outcome
         click.echo(json.dumps(data, indent=2))
-        return
+    else:
+        _print_ingest(app, report)
+    if INGEST_EXIT[report.outcome]:
+        sys.exit(INGEST_EXIT[report.outcome])
+
+
+def _print_ingest(app: App, report: Any) -> None:
     for s in report.skipped:
         click.echo(sanitize(f"skipped {s.path}: {s.reason}", False), err=True)
     for note in report.notes:
@@ -168,13 +181,13 @@ def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
 
 
 def run_eval_command(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
-                     compare: str | None, opts: Any) -> None:
+                     compare: str | None, opts: Any, jobs: int = 1) -> None:
     """Run `assistant eval` with a progress bar, print the summary and the deltas."""
     from assistant.eval.run import evaluate_file
 
     summary, out_dir = evaluate_file(app, questions, out, limit, resume, opts,
                                      progress_factory=_progress_bar, notice=lambda m: click.echo(
-                                         sanitize(m, False), err=True))
+                                         sanitize(m, False), err=True), jobs=jobs)
     click.echo(json.dumps(summary["metrics"], indent=2))
     click.echo(f"Results in {out_dir} (results.jsonl, summary.json, report.md, report.png)")
     if compare:

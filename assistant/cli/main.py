@@ -117,7 +117,18 @@ def cli(ctx: click.Context, store: str | None, chroma_url: str | None, embed_mod
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool, no_wait: bool,
            as_json: bool) -> None:
-    """Index articles from PATHS (files or folders; default: the bundled seeds/)."""
+    """Index articles from PATHS (files or folders; default: the bundled seeds/).
+
+    A file that cannot be read is skipped with one line saying why, and the ingest goes on.
+
+    \b
+    Exit status:
+      0  everything found was indexed (or was already)
+      2  bad input or settings (e.g. a path that does not exist)
+      3  another ingest holds the store (--no-wait)
+      4  some files or JSONL lines were skipped; the rest was indexed
+      5  files were found, but not one article could be indexed
+    """
     from assistant.cli.commands import run_ingest
 
     app = _app(ctx)
@@ -129,7 +140,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], prune: bool, force: bool,
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def sync(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
-    """Make the index match PATHS: add new, re-embed changed, remove deleted articles."""
+    """Make the index match PATHS: add new, re-embed changed, remove deleted articles.
+
+    Exit status as for `ingest` (0 all indexed, 4 some files skipped, 5 nothing indexed).
+    """
     from assistant.cli.commands import run_ingest
 
     run_ingest(_app(ctx), list(paths), True, False, False, as_json)
@@ -196,18 +210,23 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @click.option("--compare", type=click.Path(exists=True, dir_okay=False),
               help="Another run's summary.json: print the deltas.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes answering at once (default: one per core, at most 4); "
+                   "the answers are the same as with --jobs 1.")
 @question_options
 @click.pass_context
 def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | None, resume: bool,
-             compare: str | None, top_k: int | None, as_of: dt.date | None, since: dt.date | None,
-             until: dt.date | None, source: str | None, no_llm: bool, model: str | None,
-             base_url: str | None) -> None:
+             compare: str | None, jobs: int | None, top_k: int | None, as_of: dt.date | None,
+             since: dt.date | None, until: dt.date | None, source: str | None, no_llm: bool,
+             model: str | None, base_url: str | None) -> None:
     """Run a question file (JSONL or one question per line) and score the answers."""
     from assistant.cli.commands import run_eval_command
+    from assistant.eval.run import default_jobs
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
-    run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts)
+    run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts,
+                     jobs or default_jobs())
 
 
 @cli.command()

@@ -259,6 +259,9 @@ class OnnxMiniLM:
         options.intra_op_num_threads = max(0, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Threads sleep instead of spinning between operators: on a shared 2-core machine a
+        # spinning pool burned ~40% more CPU per chunk and ran ~30% slower (benchmarks/profile.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # onnxruntime 1.32's SkipLayerNormalization kernel ran 4-6x slower here than the
         # LayerNormalization + Add it replaces: keep the rebuilt graph's plain ops.
         disabled = [] if shipped else ["SkipLayerNormFusion"]
@@ -269,6 +272,11 @@ class OnnxMiniLM:
         self._tokenizer = load_tokenizer()
         self.batch = max(1, batch)
         self.budget = budget
+        # The int8 rebuild quantizes activations dynamically, one scale per input tensor: a text
+        # batched with others (and their padding) came out up to 0.03 different (cosine 0.987),
+        # so a sentence's vector, and an answer, depended on what happened to be embedded with
+        # it. One text per run makes every vector a function of its text alone.
+        self.per_text = not shipped
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32 unit rows, in the order of texts."""
@@ -277,7 +285,8 @@ class OnnxMiniLM:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
-        for idx in length_batches(lengths, self.batch, self.budget):
+        rows, budget = (1, 1) if self.per_text else (self.batch, self.budget)
+        for idx in length_batches(lengths, rows, budget):
             out[idx] = self._run([encodings[i].ids for i in idx], max(lengths[i] for i in idx))
         return out
 

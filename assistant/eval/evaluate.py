@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from assistant.eval.io import (
     write_atomic,
 )
 from assistant.eval.metrics import score_question
+from assistant.eval.parallel import AskFactory, answer_in_workers, conversations
 from assistant.eval.questions import EvalQuestion, load_questions
 from assistant.eval.report import compare_summaries, format_comparison, render_markdown, render_png
 from assistant.eval.summary import ScoredRow, build_summary
@@ -110,11 +111,16 @@ def run_eval(
     top_k: int,
     on_progress: ProgressFn | None = None,
     on_warning: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    ask_factory: AskFactory | None = None,
 ) -> dict[str, Any]:
     """Ask every question (skipping those already in results.jsonl on resume), then summarise.
 
     One result line is appended and fsync'd per question; an AssistantError raised by `ask` is
-    recorded as that question's error (asked again on --resume). Returns the summary dict.
+    recorded as that question's error (asked again on --resume). With jobs > 1 and an
+    `ask_factory` (a picklable function that builds `ask` in a worker process), conversations are
+    answered in that many processes; lines then arrive in the order questions finish. Returns the
+    summary dict.
     """
     _check(questions, top_k)
     records, warnings = prepare_results(out_dir, resume)
@@ -123,27 +129,38 @@ def run_eval(
             on_warning(message)
     by_id = {q.id: q for q in questions}
     answers = _resumed_answers(records, questions)
-    done = sum(q.id in records for q in questions)
+    pending = [q for q in questions if q.id not in records]
+    done = len(questions) - len(pending)
+    if jobs > 1 and ask_factory is not None and len(pending) > 1:
+        results = answer_in_workers(conversations(pending, by_id, answers), ask_factory, jobs,
+                                    _history)
+    else:
+        results = _answer_here(pending, ask, by_id, answers)
     with open(out_dir / RESULTS, "a", encoding="utf-8") as fh:
-        for q in questions:
-            if q.id in records:
-                continue
-            history = _history(q, by_id, answers)
-            start = time.perf_counter()
-            answer: Answer | None = None
-            error: str | None = None
-            try:
-                answer = ask(q, history)
-            except AssistantError as exc:
-                error = str(exc) or type(exc).__name__
-            elapsed = (time.perf_counter() - start) * 1000
+        for q, answer, error, elapsed in results:
             append_record(fh, _record(q, answer, error, elapsed, top_k))
-            if answer is not None:
-                answers[q.id] = answer
             done += 1
             if on_progress is not None:
                 on_progress(done, len(questions), q)
     return summarize_results(questions, out_dir, config=config, top_k=top_k)
+
+
+def _answer_here(pending: list[EvalQuestion], ask: AskFn, by_id: dict[str, EvalQuestion],
+                 answers: dict[str, Answer]) -> Iterator[tuple[EvalQuestion, Answer | None, str | None,
+                                                              float]]:
+    """(question, answer, error, ms) for each question, in order, in this process."""
+    for q in pending:
+        history = _history(q, by_id, answers)
+        start = time.perf_counter()
+        answer: Answer | None = None
+        error: str | None = None
+        try:
+            answer = ask(q, history)
+        except AssistantError as exc:
+            error = str(exc) or type(exc).__name__
+        if answer is not None:
+            answers[q.id] = answer
+        yield q, answer, error, (time.perf_counter() - start) * 1000
 
 
 def summarize_results(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.app import App
+from assistant.app import App, build_app
+from assistant.config import Settings
 from assistant.eval.io import default_out_dir, git_commit
 from assistant.models import Answer
 from assistant.qa import AskOptions, ask, ensure_indexed
@@ -44,10 +47,20 @@ def make_ask_fn(app: App, opts: AskOptions) -> Callable[[Any, list[tuple[str, An
     return ask_fn
 
 
+def worker_ask(settings: Settings, opts: AskOptions) -> Callable[[Any, list[tuple[str, Answer]]], Answer]:
+    """The ask function of an `eval --jobs` worker process: its own app over the same store."""
+    return make_ask_fn(build_app(settings), opts)
+
+
+def default_jobs() -> int:
+    """Worker processes for `eval` by default: one per core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def evaluate_file(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,
                   opts: AskOptions, progress_factory: Callable[[int], Any],
-                  notice: Callable[[str], None]) -> tuple[dict[str, Any], Path]:
-    """Load, run and score a question file; returns (summary, output folder)."""
+                  notice: Callable[[str], None], jobs: int = 1) -> tuple[dict[str, Any], Path]:
+    """Load, run and score a question file in `jobs` processes; returns (summary, output folder)."""
     from assistant.eval.evaluate import load_questions, run_eval
 
     items, warnings = load_questions(questions)
@@ -66,10 +79,19 @@ def evaluate_file(app: App, questions: Path, out: Path | None, limit: int | None
         bar.n = done
         bar.refresh()
 
+    factory = None
+    if jobs > 1:
+        app.lexical()  # built once here, not by every worker
+        app.vectors()
+        settings = app.settings
+        if settings.embed_threads == 0:  # the cores are shared out between the workers
+            settings = dataclasses.replace(settings, embed_threads=max(1, (os.cpu_count() or 1) // jobs))
+        factory = functools.partial(worker_ask, settings, opts)
     try:
-        summary = run_eval(items, make_ask_fn(app, opts), out, config=_config(app, opts, questions),
+        summary = run_eval(items, make_ask_fn(app, opts), out,
+                           config={**_config(app, opts, questions), "jobs": jobs},
                            resume=resume, top_k=opts.top_k, on_progress=on_progress,
-                           on_warning=notice)
+                           on_warning=notice, jobs=jobs, ask_factory=factory)
     finally:
         bar.close()
     return summary, out

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from assistant.index.parts import IndexParts
+from assistant.index.pipeline import Pipeline, StageClock
 from assistant.index.recovery import recover
 from assistant.models import Article, Chunk, Skipped
 
-FLUSH_CHUNKS = 256
+FLUSH_CHUNKS = 256  # chunks per batch through the pipeline (one embedding call, one Chroma upsert)
 
 
 @dataclass
@@ -34,10 +34,19 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def articles_indexed(self) -> int:
         return self.articles_new + self.articles_changed
+
+    @property
+    def outcome(self) -> str:
+        """'complete' (nothing skipped), 'partial' (some files or lines skipped, the rest indexed)
+        or 'nothing' (files were found but not one article could be indexed)."""
+        if not self.skipped:
+            return "complete"
+        return "partial" if self.articles_indexed or self.articles_unchanged else "nothing"
 
 
 Progress = Callable[[int, int, int], None]  # (articles done, estimated total, chunks embedded)
@@ -50,6 +59,18 @@ class _Pending:
     content_hash: str
     chunks: list[Chunk]
     added: int
+    is_new: bool
+    check_stale: bool  # the store may hold older chunks of this article
+
+
+@dataclass
+class _Batch:
+    """Articles on their way through the pipeline, and the files they complete."""
+
+    items: list[_Pending]
+    done_files: list[tuple[str, int, int]]
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: np.ndarray | None = None
 
 
 def article_hash(a: Article) -> str:
@@ -73,12 +94,20 @@ def estimate_articles(files: Sequence[Path]) -> int:
     return total
 
 
+def _reason(exc: BaseException) -> str:
+    """An unexpected exception as a one-line skip reason."""
+    text = " ".join(str(exc).split())[:200]
+    return f"could not be read ({type(exc).__name__}{': ' + text if text else ''})"
+
+
 class Indexer:
     """One ingest run; the caller holds the store's writer lock (index/lock.py) while it runs.
 
     Crash safety: the manifest (SQLite) is the truth. Vectors are stored before the manifest
     records them and deleted after it forgets them, so an interrupted run only leaves vectors the
     manifest does not know; the `dirty` flag makes the next run remove them (recovery.recover).
+    A file that fails to read or chunk is skipped whole (a JSONL file: from the failing line on)
+    before any of it is queued, so it never leaves part of an article in the store.
     """
 
     def __init__(self, parts: IndexParts, progress: Progress | None = None) -> None:
@@ -86,38 +115,43 @@ class Indexer:
         self.manifest = parts.manifest
         self.progress = progress
         self.report = IngestReport()
+        self.clock = StageClock()
         self._pending: list[_Pending] = []
         self._done_files: list[tuple[str, int, int]] = []
         self._n_pending_chunks = 0
+        self._queued: set[str] = set()  # article ids queued in this run
         self._articles_done = 0
         self._total = 0
         self._calls_at_start = 0
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        self._inflight: tuple[Future[np.ndarray], list[_Pending], list[Chunk],
-                              list[tuple[str, int, int]]] | None = None
+        self._pipe: Pipeline[_Batch] | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False, force: bool = False) -> IngestReport:
         start = time.perf_counter()
         files = self._walk(paths)
+        self._calls_at_start = self._embed_calls()
+        was_clean = self.manifest.get_meta("dirty") != "1"
+        self.manifest.set_meta("dirty", "1")
+        self.report.notes.extend(recover(self.parts, was_clean))
+        self._total = estimate_articles(files)
+        seen_articles: set[str] = set()
+        self._pipe = Pipeline(self._embed, self._store, clock=self.clock)
         try:
-            self._calls_at_start = self._embed_calls()
-            was_clean = self.manifest.get_meta("dirty") != "1"
-            self.manifest.set_meta("dirty", "1")
-            self.report.notes.extend(recover(self.parts, was_clean))
-            self._total = estimate_articles(files)
-            seen_articles: set[str] = set()
             for f in files:
                 self._ingest_file(f, force, prune, seen_articles)
-            self._flush(final=True)
-            if prune:
-                self._prune(files, seen_articles)
-            if self.report.articles_indexed or self.report.articles_removed or self.report.notes:
-                self.manifest.bump_generation()
-            self.manifest.set_meta("last_ingest", time.strftime("%Y-%m-%dT%H:%M:%S"))
-            self.manifest.set_meta("dirty", "0")
+                self._commit(self._pipe.stored())
+            self._submit()
+            self._commit(self._pipe.finish())
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pipe.close()
+        if prune:
+            self._prune(files, seen_articles)
+        if self.report.articles_indexed or self.report.articles_removed or self.report.notes:
+            self.manifest.bump_generation()
+        self._build_indexes()
+        self.manifest.set_meta("last_ingest", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.manifest.set_meta("dirty", "0")
         self.report.seconds = time.perf_counter() - start
+        self.report.stage_seconds = {k: round(v, 2) for k, v in self.clock.busy.items()}
         return self.report
 
     def _walk(self, paths: Sequence[str | Path]) -> list[Path]:
@@ -135,11 +169,16 @@ class Indexer:
         return int(getattr(self.parts.embedder, "calls", 0))
 
     def _ingest_file(self, f: Path, force: bool, prune: bool, seen: set[str]) -> None:
-        from assistant.ingest import read_file
+        from assistant.ingest.walk import display_path
 
         self.report.files_seen += 1
+        t0 = time.perf_counter()
         key = str(f.resolve())
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError as exc:
+            self.report.skipped.append(Skipped(display_path(f), _reason(exc)))
+            return
         if not force and self.manifest.file_state(key) == (st.st_size, st.st_mtime_ns):
             known = self.manifest.article_ids_for_file(key)
             seen.update(known)
@@ -148,86 +187,130 @@ class Indexer:
             self._tick(len(known) if f.suffix.lower() == ".jsonl" else 1)
             return
         held = self.manifest.article_ids_for_file(key)
-        read: set[str] = set()
-        for item in read_file(f, self.parts.settings):
-            if isinstance(item, Skipped):
-                self.report.skipped.append(item)
-                self._tick(1)
-                continue
-            read.add(item.id)
-            self._add_article(item, key)
-            self._tick(1)
+        read, failed = self._read(f, key)
+        self.clock.add("read+chunk", time.perf_counter() - t0)
         seen.update(read)
-        if prune or held <= read:  # else the file stays "changed" until a prune removes the rest
+        if failed is not None:
+            seen.update(held)  # a file that could not be read keeps what it had (even with --prune)
+            self.report.skipped.append(failed)
+        elif prune or held <= read:  # else the file stays "changed" until a prune removes the rest
             self._done_files.append((key, st.st_size, st.st_mtime_ns))
 
-    def _add_article(self, article: Article, file_key: str) -> None:
+    def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None]:
+        """Read and chunk one file; queue its articles. A JSONL file streams (each article is
+        queued as it is read); any other file is queued only once all of it has been read."""
+        from assistant.ingest import read_file
+        from assistant.ingest.walk import display_path
+
+        stream = f.suffix.lower() == ".jsonl"
+        staged: list[_Pending] = []
+        read: set[str] = set()
+        items: Iterator[Article | Skipped] = iter(())
+        n = 0
+        try:
+            items = read_file(f, self.parts.settings)
+            for item in items:
+                n += 1
+                if isinstance(item, Skipped):
+                    self.report.skipped.append(item)
+                    self._tick(1)
+                    continue
+                pending = self._prepare(item, key)
+                read.add(item.id)
+                if pending is not None:
+                    if stream:
+                        self._queue(pending)
+                    else:
+                        staged.append(pending)
+                self._tick(1)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the ingest
+            where = f" at article {n}" if stream and n > 1 else ""
+            return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where)
+        for pending in staged:
+            self._queue(pending)
+        return read, None
+
+    def _prepare(self, article: Article, file_key: str) -> _Pending | None:
+        """Chunk a new or changed article (None when unchanged; a Skipped when it has no text)."""
         from assistant.ingest import chunk_article
 
         digest = article_hash(article)
         old = self.manifest.article_hash(article.id)
         if old == digest:
             self.report.articles_unchanged += 1
-            return
+            return None
         s = self.parts.settings
         chunks = chunk_article(article, s.chunk_tokens, s.chunk_overlap)
         if not chunks:
             self.report.skipped.append(Skipped(article.path, "no text to index"))
-            return
+            return None
         old_ids = self.manifest.chunk_ids(article.id) if old is not None else set()
-        if old is None:
+        added = len({c.id for c in chunks} - old_ids)
+        return _Pending(article, file_key, digest, chunks, added, is_new=old is None,
+                        check_stale=old is not None or article.id in self._queued)
+
+    def _queue(self, p: _Pending) -> None:
+        if p.is_new:
             self.report.articles_new += 1
         else:
             self.report.articles_changed += 1
-        added = len({c.id for c in chunks} - old_ids)
-        self._pending.append(_Pending(article, file_key, digest, chunks, added))
-        self._n_pending_chunks += len(chunks)
+        self._queued.add(p.article.id)
+        self._pending.append(p)
+        self._n_pending_chunks += len(p.chunks)
         if self._n_pending_chunks >= FLUSH_CHUNKS:
-            self._flush()
+            self._submit()
 
-    def _flush(self, final: bool = False) -> None:
-        """Embed the pending batch in the background; store the previous batch meanwhile.
-
-        Every chunk of a new or changed article is stored again (unchanged texts come from the
-        embedding cache), so the store's metadata always matches the manifest.
-        """
-        batch, self._pending = self._pending, []
-        done_files, self._done_files = self._done_files, []
-        self._n_pending_chunks = 0
-        todo = list({c.id: c for p in batch for c in p.chunks}.values())
-        future = self._pool.submit(self._embed, todo)
-        self._commit_inflight()
-        self._inflight = (future, batch, todo, done_files)
-        if final:
-            self._commit_inflight()
-
-    def _embed(self, chunks: list[Chunk]) -> np.ndarray:
-        if not chunks:
-            return np.zeros((0, self.parts.embedder.dim), dtype=np.float32)
-        return self.parts.embedder.embed([c.embed_text for c in chunks])
-
-    def _commit_inflight(self) -> None:
-        """Store vectors, then record them in the manifest, then delete what it no longer has."""
-        if self._inflight is None:
+    def _submit(self) -> None:
+        """Send the pending articles (and the files they complete) down the pipeline."""
+        if not (self._pending or self._done_files) or self._pipe is None:
             return
-        future, batch, todo, done_files = self._inflight
-        self._inflight = None
-        vectors = future.result()
-        if todo:
-            self.parts.store.upsert(todo, vectors)
-        with self.manifest.transaction():
-            for p in batch:
-                self.manifest.put_article(p.article, p.file_path, p.content_hash, p.chunks)
-            for key, size, mtime in done_files:
-                self.manifest.set_file_state(key, size, mtime)
-        touched = {p.article.id for p in batch}
-        stale = sorted(self.parts.store.ids_for_articles(touched) - self.manifest.chunk_ids_for(touched)
-                       ) if touched else []
-        if stale:
-            self.parts.store.delete(stale)
-        self.report.chunks_added += sum(p.added for p in batch)
-        self.report.chunks_removed += len(stale)
-        self.report.embedded = self._embed_calls() - self._calls_at_start
+        batch = _Batch(self._pending, self._done_files)
+        self._pending, self._done_files, self._n_pending_chunks = [], [], 0
+        self._pipe.put(batch)
+
+    def _embed(self, batch: _Batch) -> None:
+        """Pipeline stage (embedding thread). Every chunk of a new or changed article is stored
+        again (unchanged texts come from the embedding cache), so the store's metadata always
+        matches the manifest."""
+        batch.chunks = list({c.id: c for p in batch.items for c in p.chunks}.values())
+        if batch.chunks:
+            batch.vectors = self.parts.embedder.embed([c.embed_text for c in batch.chunks])
+
+    def _store(self, batch: _Batch) -> None:
+        """Pipeline stage (store thread): the vectors go into Chroma before the manifest knows them."""
+        if batch.chunks and batch.vectors is not None:
+            self.parts.store.upsert(batch.chunks, batch.vectors)
+
+    def _commit(self, batches: list[_Batch]) -> None:
+        """Record stored batches in the manifest, then delete vectors it no longer has."""
+        for batch in batches:
+            t0 = time.perf_counter()
+            with self.manifest.transaction():
+                for p in batch.items:
+                    self.manifest.put_article(p.article, p.file_path, p.content_hash, p.chunks)
+                for key, size, mtime in batch.done_files:
+                    self.manifest.set_file_state(key, size, mtime)
+            touched = {p.article.id for p in batch.items if p.check_stale}
+            stale = sorted(self.parts.store.ids_for_articles(touched)
+                           - self.manifest.chunk_ids_for(touched)) if touched else []
+            if stale:
+                self.parts.store.delete(stale)
+            self.report.chunks_added += sum(p.added for p in batch.items)
+            self.report.chunks_removed += len(stale)
+            self.report.embedded = self._embed_calls() - self._calls_at_start
+            self.clock.add("manifest", time.perf_counter() - t0)
+
+    def _build_indexes(self) -> None:
+        """Build the BM25 and dense indexes now (once, at the end) rather than on the first question."""
+        from assistant.store.lexical import ensure_lexical
+        from assistant.store.vectors import ensure_vectors
+
+        t0 = time.perf_counter()
+        ensure_lexical(self.manifest, self.parts.lexical_folder)
+        t1 = time.perf_counter()
+        ensure_vectors(self.manifest, self.parts.store, self.parts.vectors_folder)
+        self.clock.add("bm25", t1 - t0)
+        self.clock.add("vector index", time.perf_counter() - t1)
 
     def _prune(self, files: Sequence[Path], seen: set[str]) -> None:
         """Remove articles whose file is gone, or whose re-read file no longer holds them."""

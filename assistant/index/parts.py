@@ -24,3 +24,17 @@ class IndexParts:
     def folder(self) -> Path:
         """The local state folder (manifest, BM25 index, embedding cache, locks)."""
         return Path(self.settings.store)
+
+    @property
+    def lexical_folder(self) -> Path:
+        """Where the BM25 index beside the store lives."""
+        from assistant.store.lexical import LEXICAL_DIR
+
+        return self.folder / LEXICAL_DIR
+
+    @property
+    def vectors_folder(self) -> Path:
+        """Where the exact dense index beside the store lives."""
+        from assistant.store.vectors import VECTORS_DIR
+
+        return self.folder / VECTORS_DIR

@@ -1,10 +1,8 @@
-"""Dense search through llama-index over the Chroma collection, with our embedder as embed_model."""
+"""Our Embedder as llama-index's embed_model (dense search itself: store/vectors.py, exact)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import numpy as np
 
 from assistant.embed import Embedder
 
@@ -64,46 +62,3 @@ def __getattr__(name: str) -> Any:
     if name == "LlamaIndexEmbedding":
         return _adapter()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def day_filters(lo: int | None, hi: int | None, sources: list[str] | None) -> list[Any]:
-    """llama-index metadata filters for a publication-day range and a set of outlets."""
-    from llama_index.core.vector_stores import FilterOperator, MetadataFilter
-
-    out: list[Any] = []
-    if lo is not None:
-        out.append(MetadataFilter(key="published_day", value=lo, operator=FilterOperator.GTE))
-    if hi is not None:
-        out.append(MetadataFilter(key="published_day", value=hi, operator=FilterOperator.LTE))
-        out.append(MetadataFilter(key="published_day", value=0, operator=FilterOperator.GTE))
-    if sources is not None:
-        out.append(MetadataFilter(key="source", value=sources or ["-"], operator=FilterOperator.IN))
-    return out
-
-
-class DenseSearch:
-    """Nearest chunks by vector, through llama-index's VectorStoreIndex over our collection."""
-
-    def __init__(self, vector_store: Any, embedder: Embedder) -> None:
-        self._vector_store = vector_store
-        self._embedder = embedder
-        self._index: Any = None
-
-    def _dense_index(self) -> Any:
-        if self._index is None:
-            from llama_index.core import VectorStoreIndex
-
-            self._index = VectorStoreIndex.from_vector_store(
-                self._vector_store, embed_model=_adapter()(self._embedder)
-            )
-        return self._index
-
-    def hits(self, text: str, vec: np.ndarray, filters: list[Any], n: int) -> list[str]:
-        """Ids of the n nearest chunks that pass the filters."""
-        from llama_index.core.schema import QueryBundle
-        from llama_index.core.vector_stores import FilterCondition, MetadataFilters
-
-        mf = MetadataFilters(filters=filters, condition=FilterCondition.AND) if filters else None
-        retriever = self._dense_index().as_retriever(similarity_top_k=n, filters=mf)
-        nodes = retriever.retrieve(QueryBundle(query_str=text, embedding=vec.tolist()))
-        return [n.node.node_id for n in nodes]

@@ -1,4 +1,4 @@
-"""Question -> numbered Passages: dense (llama-index over Chroma) + BM25, fused, dated, deduplicated."""
+"""Question -> numbered Passages: dense (exact, beside Chroma) + BM25, fused, dated, deduplicated."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from assistant.embed import Embedder
 from assistant.errors import ConfigError
 from assistant.models import Passage
 from assistant.retrieve.dedup import near_duplicate, shingles
-from assistant.retrieve.dense import DenseSearch, day_filters
 from assistant.store.lexical import LexicalIndex
+from assistant.store.vectors import VectorIndex
 
 RRF_K = 60
 CANDIDATES = 40
@@ -57,12 +57,6 @@ class ChunkTable(Protocol):
     def sources(self) -> list[str]: ...
 
 
-class VectorCollection(Protocol):
-    """What retrieval needs from the vector store: the collection as a llama-index vector store."""
-
-    def llama_vector_store(self) -> Any: ...
-
-
 def _day_range(q: Query) -> tuple[int | None, int | None]:
     lo = day_number(q.since.isoformat()) if q.since else None
     ends = [d for d in (q.until, q.as_of) if d is not None]
@@ -84,29 +78,26 @@ def lexical_hits(lex: LexicalIndex, text: str, lo: int | None, hi: int | None,
     if sources is not None:
         allowed = set(sources)
         mask &= np.fromiter((s in allowed for s in lex.sources), bool, len(lex.sources))
-    scores = np.where(mask & (scores > 0), scores, -1.0)
-    top = np.argsort(-scores)[:n]
-    return [lex.ids[i] for i in top if scores[i] > 0]
+    found = np.flatnonzero(mask & (scores > 0))
+    if len(found) > n:  # the n best without sorting every chunk; ties keep index order
+        cut = np.partition(scores[found], len(found) - n)[len(found) - n]
+        found = found[scores[found] >= cut]
+    top = found[np.lexsort((found, -scores[found]))][:n]
+    return [lex.ids[i] for i in top]
 
 
 class Retriever:
-    """Hybrid retrieval over a vector store, an embedder, the manifest and the BM25 index.
+    """Hybrid retrieval over the vector index, an embedder, the manifest and the BM25 index.
 
-    `lexical` returns the current BM25 index (it is reloaded when an ingest moves the manifest on).
+    `vectors` and `lexical` return the current indexes (reloaded when an ingest moves the manifest on).
     """
 
-    def __init__(self, store: VectorCollection, embedder: Embedder, manifest: ChunkTable,
+    def __init__(self, vectors: Callable[[], VectorIndex], embedder: Embedder, manifest: ChunkTable,
                  lexical: Callable[[], LexicalIndex]) -> None:
         self.embedder = embedder
         self.manifest = manifest
         self.lexical = lexical
-        self._store = store
-        self._dense: DenseSearch | None = None
-
-    def _dense_hits(self, q: Query, vec: np.ndarray, filters: list[Any], n: int) -> list[str]:
-        if self._dense is None:
-            self._dense = DenseSearch(self._store.llama_vector_store(), self.embedder)
-        return self._dense.hits(q.text, vec, filters, n)
+        self.vectors = vectors
 
     def _sources(self, q: Query) -> list[str] | None:
         if not q.source:
@@ -132,7 +123,7 @@ class Retriever:
         lex = self.lexical() if lexical else None
         lists: list[list[str]] = []
         if dense:
-            lists.append(self._dense_hits(q, vec, day_filters(lo, hi, sources), CANDIDATES))
+            lists.append(self.vectors().top(vec, lo, hi, sources, CANDIDATES))
         if lex is not None:
             lists.append(lexical_hits(lex, q.text, lo, hi, sources, CANDIDATES))
         base = len(lists)
@@ -140,7 +131,7 @@ class Retriever:
             wlo = max(day_number(window.start.isoformat()), lo if lo is not None else -10**9)
             whi = min(day_number(window.end.isoformat()), hi if hi is not None else 10**9)
             if wlo <= whi and dense:
-                lists.append(self._dense_hits(q, vec, day_filters(wlo, whi, sources), CANDIDATES // 2))
+                lists.append(self.vectors().top(vec, wlo, whi, sources, CANDIDATES // 2))
             if wlo <= whi and lex is not None:
                 lists.append(lexical_hits(lex, q.text, wlo, whi, sources, CANDIDATES // 2))
         t2 = time.perf_counter()

@@ -43,6 +43,7 @@ class VectorStore(Protocol):
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
     def delete(self, ids: Sequence[str]) -> None: ...
     def all_ids(self) -> set[str]: ...
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Hit]: ...
 
 
@@ -251,6 +252,13 @@ class ChromaStore:
             i: (d, np.asarray(e, dtype=np.float32))
             for i, d, e in zip(got["ids"], got["documents"], got["embeddings"], strict=True)
         }
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """id -> stored vector, for the given ids that exist (no documents read)."""
+        with self.session() as coll:
+            got = coll.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32)
+                for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[Hit]:
         with self.session() as coll:

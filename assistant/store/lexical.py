@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+LEXICAL_DIR = "bm25"  # the index's folder inside the store folder
 
 
 class ChunkSource(Protocol):
@@ -55,6 +57,7 @@ class LexicalIndex:
     sources: list[str]
     bm25: Any
     stemmer: Any
+    _last: tuple[str, np.ndarray] | None = field(default=None, repr=False)
 
     def terms(self, text: str) -> list[str]:
         """The text's BM25 tokens (stop words out, stemmed): what rarity is measured on."""
@@ -74,11 +77,18 @@ class LexicalIndex:
         return out
 
     def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (the last query's scores are kept: a question searches the
+        whole range and then its date window with the same words)."""
+        if self._last is not None and self._last[0] == query:
+            return self._last[1]
         tokens = tokenize([query], self.stemmer)[0]
-        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        known = [t for t in tokens if t in self.bm25.vocab_dict] if self.bm25 is not None else []
         if not known or not self.ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+            out = np.zeros(len(self.ids), dtype=np.float32)
+        else:
+            out = np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+        self._last = (query, out)
+        return out
 
 
 def _build(manifest: ChunkSource, folder: Path, generation: int) -> None:
@@ -124,6 +134,22 @@ def _load(folder: Path) -> LexicalIndex | None:
         return None
     return LexicalIndex(int(meta["generation"]), list(meta["ids"]), days, list(meta["sources"]),
                         bm25, _stemmer())
+
+
+def _generation(folder: Path) -> int | None:
+    """The generation an index on disk was built for, without loading it (None: no usable index)."""
+    try:
+        return int(json.loads((folder / "meta.json").read_text("utf-8"))["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def ensure_lexical(manifest: ChunkSource, folder: Path) -> bool:
+    """Build the index when it is missing or stale (True when it was built); does not load it."""
+    if _generation(folder) == manifest.generation():
+        return False
+    load_lexical(manifest, folder)
+    return True
 
 
 def load_lexical(manifest: ChunkSource, folder: Path) -> LexicalIndex:
