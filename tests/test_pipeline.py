@@ -40,27 +40,50 @@ def test_unanswerable_question_gets_the_fixed_sentence(make_app: Callable[..., A
     assert (answer.mode, answer.answer, answer.citations) == ("none", NOT_FOUND, [])
 
 
-def test_hybrid_finds_a_name_that_dense_search_misses(make_app: Callable[..., App],
+def test_a_rare_name_comes_first_when_a_topic_crowds_the_dense_list(make_app: Callable[..., App],
                                                      tmp_path: Path) -> None:
-    injuries = ["The striker will miss the rest of the season with a knee injury.",
-                "The goalkeeper is out for six weeks with a shoulder injury.",
-                "The captain suffered a hamstring injury in training.",
-                "The winger's ankle injury is worse than first feared.",
-                "The defender faces surgery on a back injury."]
-    docs = {f"i{i}.md": md(f"Injury update {i}", f"2022-05-0{i + 1}", t)
-            for i, t in enumerate(injuries)}
-    docs["name.md"] = md("Transfer news", "2022-05-09",
+    # Twelve reports on one topic and one with a made-up name: BM25 puts the only chunk with the
+    # name first, and fusion keeps it there whatever rank dense search gives it.
+    topic = ["The striker will miss the rest of the season with a knee injury.",
+             "The goalkeeper is out for six weeks with a shoulder injury.",
+             "The captain suffered a hamstring injury in training.",
+             "The winger's ankle injury is worse than first feared.",
+             "The defender faces surgery on a back injury.",
+             "The midfielder has a groin injury and will miss the derby.",
+             "The full-back injured his calf and is doubtful for Saturday.",
+             "The club confirmed the forward's foot injury needs an operation.",
+             "The keeper's wrist injury will keep him out until spring.",
+             "The coach said the centre-back's knee injury is not serious.",
+             "The young striker's thigh injury has ruled him out for a month.",
+             "The veteran defender injured his neck in the win on Sunday."]
+    docs = {f"i{i:02d}.md": md(f"Injury update {i}", f"2022-05-{i + 1:02d}", t)
+            for i, t in enumerate(topic)}
+    docs["name.md"] = md("Transfer news", "2022-05-20",
                          "Szczesniakowski signed for the club in a record transfer from Poland.")
     app = make_app()
     _ingest(app, write_articles(tmp_path / "docs", docs))
-    q = "What injury does Szczesniakowski have?"
-    # Dense ranks the transfer 4th. Two injury reports tie in BM25 score with one another, and the
-    # tie order (chunk ids, which differ per tmp_path) puts the transfer 1st to 3rd after fusion:
-    # k=3 holds for every order, k=2 did not (a flaky test).
-    dense = app.retriever.retrieve(Query(q, top_k=3, mode="dense")).passages
+    q = "Which club did Szczesniakowski join?"
+    lexical = app.retriever.retrieve(Query(q, top_k=1, mode="lexical")).passages
     hybrid = app.retriever.retrieve(Query(q, top_k=3)).passages
-    assert all("Szczesniakowski" not in p.text for p in dense)
-    assert any("Szczesniakowski" in p.text for p in hybrid)
+    assert "Szczesniakowski" in lexical[0].text and "Szczesniakowski" in hybrid[0].text
+    topic = app.retriever.retrieve(Query("Which players are injured?", top_k=3)).passages
+    assert all("injur" in p.text for p in topic)  # the same store answers the topic with the topic
+
+
+def test_seed_follow_up_where_and_what_was_said(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    _ingest(app, SEED.parent)
+    first = ask(app, "Who joined the SCO in 2024?", AskOptions())
+    follow = ask(app, "And who represented India?", AskOptions(),
+                 history=[("Who joined the SCO in 2024?", first.answer)])
+    assert follow.rewritten_question is not None and "SCO" in follow.rewritten_question
+    assert follow.mode == "extractive" and "foreign minister" in follow.citations[0].quote
+    assert "Belarus" not in follow.answer
+    where = ask(app, "Where was the summit held?", AskOptions())
+    assert where.answer.startswith("Kazakhstan") and "Kazakhstan" in where.citations[0].quote
+    said = ask(app, "What did Modi say?", AskOptions())
+    assert said.mode == "extractive" and not said.answer.startswith("Narendra Modi")
+    assert [c.n for c in first.citations] == [1] and {p.n for p in first.passages} == {1}
 
 
 def test_as_of_excludes_later_articles_and_newest_count_wins(make_app: Callable[..., App],

@@ -30,7 +30,7 @@ from assistant.answer.offline.weights import (
 )
 from assistant.dates import month_pattern, relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
-from assistant.text import Sentence, content_terms, split_sentences
+from assistant.text import Sentence, content_terms, split_sentences, stem, words
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"hundred|thousand|million|billion|dozens?)\b", re.I)
@@ -58,7 +58,9 @@ def _cue(qtype: str, sentence: str, q_terms: set[str]) -> float:
     if qtype == "when":
         return CUE_DATE if _DATE.search(sentence) else 0.0
     if qtype == "where":
-        return CUE_PLACE if _IN_PLACE.search(sentence) else 0.0
+        placed = {stem(w) for m in _IN_PLACE.finditer(sentence)  # the three words before "in <Place>"
+                  for w in words(sentence[max(0, m.start() - 40) : m.start()])[-3:]}
+        return CUE_PLACE if placed & q_terms else 0.0
     if qtype == "who":  # a person is usually named by two or more words ("Narendra Modi")
         names = {n.lower() for n in _NAME.findall(sentence) if " " in n} - q_terms
         return CUE_NAMES if names else 0.0
@@ -143,12 +145,12 @@ def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[s
 def _ground(evidence: list[Scored], scored: list[Scored],
             short: str | None) -> tuple[list[Scored], str | None]:
     """A short answer is shown only with a cited sentence that holds it: its best sentence leads."""
-    if not short or any(short in ev.sentence.text for ev in evidence):
+    if not short:
         return evidence, short
-    holder = next((sc for sc in scored if short in sc.sentence.text), None)
+    holder = next((sc for sc in [*evidence, *scored] if short in sc.sentence.text), None)
     if holder is None:
         return evidence, None
-    return [holder, *evidence][:MAX_EVIDENCE], short
+    return [holder, *(ev for ev in evidence if ev is not holder)][:MAX_EVIDENCE], short
 
 
 def answer_extractive(question: str, passages: list[Passage], qvec: np.ndarray, embed: object, *,
