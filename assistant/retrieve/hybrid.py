@@ -10,18 +10,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.dates import Window, day_number, question_window
+from assistant.dates import Window, day_number
 from assistant.embed import Embedder
 from assistant.errors import ConfigError
 from assistant.models import Passage
 from assistant.retrieve.dedup import near_duplicate, shingles
+from assistant.retrieve.recency import PREFERENCES, DatePreference, TimeCue, recency_bonus, time_cue
 from assistant.store.lexical import LexicalIndex
 from assistant.store.vectors import VectorIndex
 
 RRF_K = 60
 CANDIDATES = 40
-WINDOW_WEIGHT = 1.0  # RRF weight of the date-window lists (2.0 and 0.5 measured: no better)
-RECENT_DAYS = 7  # with --as-of and no date in the question, the latest week is looked at first
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,19 @@ class Retrieval:
     window: Window | None
     query_vector: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What a question's searches found, before ranking (benchmarks rank it many ways)."""
+
+    base: list[list[str]]  # dense and BM25 over everything up to the as-of date
+    windowed: list[list[str]]  # the same inside the question's time window
+    cue: TimeCue
+    vector: np.ndarray
+    rows: dict[str, dict[str, Any]]  # every candidate's manifest row
+    ref_day: int  # the reference day (as-of, else today) as a day number
+    timings_ms: dict[str, float]
 
 
 class ChunkTable(Protocol):
@@ -106,73 +118,93 @@ class Retriever:
         return [s for s in self.manifest.sources()
                 if s.lower() == want or s.lower().endswith("." + want) or want in s.lower()]
 
-    def retrieve(self, q: Query) -> Retrieval:
+    def gather(self, q: Query) -> Gathered:
+        """The candidate lists for a question: dense and BM25 over everything up to the as-of
+        date, and again inside the question's time window; and the candidates' rows."""
         if q.mode not in ("hybrid", "dense", "lexical"):
             raise ConfigError(f"Unknown retrieval mode {q.mode!r}: set ASSISTANT_RETRIEVAL to "
                               "hybrid, dense or lexical")
         t0 = time.perf_counter()
-        ref = q.as_of or dt.date.today()
-        window = question_window(q.text, ref) if q.use_window else None
-        if window is None and q.use_window and q.as_of is not None:
-            window = Window(q.as_of - dt.timedelta(days=RECENT_DAYS), q.as_of, "the week before as-of")
+        cue = time_cue(q.text, q.as_of, dt.date.today()) if q.use_window else TimeCue("none", None)
         lo, hi = _day_range(q)
         sources = self._sources(q)
         vec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
         dense, lexical = q.mode in ("hybrid", "dense"), q.mode in ("hybrid", "lexical")
         lex = self.lexical() if lexical else None
-        lists: list[list[str]] = []
+        base: list[list[str]] = []
         if dense:
-            lists.append(self.vectors().top(vec, lo, hi, sources, CANDIDATES))
+            base.append(self.vectors().top(vec, lo, hi, sources, CANDIDATES))
         if lex is not None:
-            lists.append(lexical_hits(lex, q.text, lo, hi, sources, CANDIDATES))
-        base = len(lists)
-        if window is not None:
-            wlo = max(day_number(window.start.isoformat()), lo if lo is not None else -10**9)
-            whi = min(day_number(window.end.isoformat()), hi if hi is not None else 10**9)
+            base.append(lexical_hits(lex, q.text, lo, hi, sources, CANDIDATES))
+        windowed: list[list[str]] = []
+        if cue.window is not None:
+            wlo = max(day_number(cue.window.start.isoformat()), lo if lo is not None else -10**9)
+            whi = min(day_number(cue.window.end.isoformat()), hi if hi is not None else 10**9)
             if wlo <= whi and dense:
-                lists.append(self.vectors().top(vec, wlo, whi, sources, CANDIDATES // 2))
+                windowed.append(self.vectors().top(vec, wlo, whi, sources, CANDIDATES // 2))
             if wlo <= whi and lex is not None:
-                lists.append(lexical_hits(lex, q.text, wlo, whi, sources, CANDIDATES // 2))
+                windowed.append(lexical_hits(lex, q.text, wlo, whi, sources, CANDIDATES // 2))
+        ids = list(dict.fromkeys(c for ranked in base + windowed for c in ranked))
+        rows = self.manifest.chunk_rows(ids)
+        ref = q.as_of or dt.date.today()
         t2 = time.perf_counter()
-        weights = [1.0] * base + [WINDOW_WEIGHT] * (len(lists) - base)
-        passages = self._fuse(lists, weights, q.top_k, q.diverse)
-        t3 = time.perf_counter()
-        timings = {"embed_query": (t1 - t0) * 1000, "search": (t2 - t1) * 1000,
-                   "fuse": (t3 - t2) * 1000}
-        return Retrieval(passages, window, vec, timings)
+        return Gathered(base, windowed, cue, vec, rows, day_number(ref.isoformat()),
+                        {"embed_query": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
 
-    def _fuse(self, lists: list[list[str]], weights: list[float], top_k: int,
-              diverse: bool = True) -> list[Passage]:
-        fused: dict[str, float] = {}
-        for ranked, weight in zip(lists, weights, strict=True):
-            for rank, cid in enumerate(ranked):
-                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
-        order = sorted(fused, key=lambda c: (-fused[c], c))
-        rows = self.manifest.chunk_rows(order[: top_k * 6])
-        kept: list[tuple[dict[str, Any], set[str], list[str]]] = []
-        extra: list[tuple[dict[str, Any], set[str], list[str]]] = []  # more chunks of kept articles
-        for cid in order[: top_k * 6]:
-            row = rows.get(cid)
-            if row is None:
-                continue
-            sh = shingles(row["text"])
-            dup = next((k for k in kept if near_duplicate(k[1], sh)
-                        and k[0]["article_id"] != row["article_id"]), None)
-            if dup is not None:
-                label = f"{row['source'] or row['title']} ({row['published_at'] or 'date unknown'})"
-                if label not in dup[2]:
-                    dup[2].append(label)
-                continue
-            if diverse and any(k[0]["article_id"] == row["article_id"] for k in kept):
-                extra.append((row, sh, []))
-            elif len(kept) < top_k:
-                kept.append((row, sh, []))
-        kept = sorted(kept + extra[: max(0, top_k - len(kept))], key=lambda k: -fused[k[0]["chunk_id"]])
-        return [
-            Passage(n=i + 1, chunk_id=r["chunk_id"], article_id=r["article_id"], title=r["title"],
-                    source=r["source"] or None, url=r["url"] or None, path=r["path"],
-                    published_at=r["published_at"] or None, text=r["text"],
-                    score=fused[r["chunk_id"]], also_reported_by=tuple(also))
-            for i, (r, _, also) in enumerate(kept)
-        ]
+    def retrieve(self, q: Query, preferences: dict[str, DatePreference] | None = None) -> Retrieval:
+        """The question's passages: gathered, then ranked with the date preference of its cue."""
+        found = self.gather(q)
+        t0 = time.perf_counter()
+        pref = (preferences or PREFERENCES)[found.cue.kind]
+        passages = rank(found, pref, q.top_k, q.diverse)
+        timings = {**found.timings_ms, "fuse": (time.perf_counter() - t0) * 1000}
+        return Retrieval(passages, found.cue.window, found.vector, timings)
+
+
+def rank(found: Gathered, pref: DatePreference, top_k: int, diverse: bool = True) -> list[Passage]:
+    """Fuse the gathered lists (reciprocal rank fusion, the window lists weighted by the cue's
+    preference), add the recency bonus, fold near-duplicates, keep one passage per article first."""
+    fused: dict[str, float] = {}
+    weighted = [(r, 1.0) for r in found.base] + [(r, pref.window_weight) for r in found.windowed]
+    for ranked, weight in weighted:
+        for i, cid in enumerate(ranked):
+            fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + i + 1)
+    for cid in fused:
+        day = (found.rows.get(cid) or {}).get("published_day")
+        age = found.ref_day - int(day) if isinstance(day, int) and day >= 0 else None
+        fused[cid] += recency_bonus(pref, age)
+    return _select(fused, found.rows, top_k, diverse)
+
+
+def _select(fused: dict[str, float], rows: dict[str, dict[str, Any]], top_k: int,
+            diverse: bool) -> list[Passage]:
+    """The top_k passages by fused score: near-duplicates folded into "also reported by", one
+    passage per article first (when diverse), then further chunks of the kept articles."""
+    order = sorted(fused, key=lambda c: (-fused[c], c))
+    kept: list[tuple[dict[str, Any], set[str], list[str]]] = []
+    extra: list[tuple[dict[str, Any], set[str], list[str]]] = []  # more chunks of kept articles
+    for cid in order[: top_k * 6]:
+        row = rows.get(cid)
+        if row is None:
+            continue
+        sh = shingles(row["text"])
+        dup = next((k for k in kept if near_duplicate(k[1], sh)
+                    and k[0]["article_id"] != row["article_id"]), None)
+        if dup is not None:
+            label = f"{row['source'] or row['title']} ({row['published_at'] or 'date unknown'})"
+            if label not in dup[2]:
+                dup[2].append(label)
+            continue
+        if diverse and any(k[0]["article_id"] == row["article_id"] for k in kept):
+            extra.append((row, sh, []))
+        elif len(kept) < top_k:
+            kept.append((row, sh, []))
+    kept = sorted(kept + extra[: max(0, top_k - len(kept))], key=lambda k: -fused[k[0]["chunk_id"]])
+    return [
+        Passage(n=i + 1, chunk_id=r["chunk_id"], article_id=r["article_id"], title=r["title"],
+                source=r["source"] or None, url=r["url"] or None, path=r["path"],
+                published_at=r["published_at"] or None, text=r["text"],
+                score=fused[r["chunk_id"]], also_reported_by=tuple(also))
+        for i, (r, _, also) in enumerate(kept)
+    ]
