@@ -139,3 +139,12 @@ def test_offline_tokenizer_cache_and_no_global_settings(monkeypatch: pytest.Monk
     from llama_index.core import Settings as LlamaSettings
 
     assert LlamaSettings._node_parser is None and LlamaSettings._embed_model is None
+
+
+def test_nltk_regex_cap_is_raised_for_its_own_sentence_patterns() -> None:
+    import nltk.redos
+
+    from assistant.ingest.chunking import PUNKT_TIMEOUT_S
+
+    chunk_article(seed_article())
+    assert nltk.redos.DEFAULT_TIMEOUT >= PUNKT_TIMEOUT_S  # 5 s tripped on a busy machine

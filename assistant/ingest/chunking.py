@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the embedder around every text
 MIN_CHUNK_TOKENS = 64
+PUNKT_TIMEOUT_S = 300.0  # NLTK's regex cap for its own sentence patterns (its default, 5 s, trips under load)
 
 
 @lru_cache(maxsize=1)
@@ -68,9 +69,22 @@ def _bounded_counter(long_chars: int) -> Callable[[str], Sequence[int]]:
     return tokens
 
 
+def _patient_nltk() -> None:
+    """NLTK (>= 3.10) runs every regex, punkt's own included, under a 5 s wall-clock cap; on a busy
+    machine one long article's sentence split passed it (seen at load 8) and the article was lost.
+    Punkt's patterns are NLTK's, not an attacker's: the cap stays, but at PUNKT_TIMEOUT_S."""
+    try:
+        import nltk.redos
+    except ImportError:  # NLTK before 3.10 has no cap
+        return
+    if nltk.redos.DEFAULT_TIMEOUT is not None:  # None: someone turned the cap off already
+        nltk.redos.DEFAULT_TIMEOUT = max(float(nltk.redos.DEFAULT_TIMEOUT), PUNKT_TIMEOUT_S)
+
+
 @lru_cache(maxsize=128)
 def _splitter(size: int, overlap: int) -> Any:
     offline_environment()
+    _patient_nltk()
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(
