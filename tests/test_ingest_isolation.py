@@ -83,6 +83,34 @@ def test_a_missing_reader_library_is_a_skip(make_app: Callable[..., App], tmp_pa
     assert (again.articles_new, again.articles_unchanged, again.outcome) == (2, len(GOOD), "complete")
 
 
+def test_one_article_of_a_jsonl_file_that_cannot_be_chunked_skips_alone(
+        make_app: Callable[..., App], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.ingest as ingest
+
+    lines = [{"id": f"isle-{i}", "title": f"{name} report", "published_at": f"2024-03-0{i + 1}",
+              "body": f"The lighthouse keeper of {name} island counted {i + 40} seals."}
+             for i, name in enumerate(ISLANDS)]
+    path = tmp_path / "feed.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    real = ingest.chunk_article
+
+    def flaky(article: Article, *args: object, **kwargs: object) -> object:
+        if "Quillan" in article.text:
+            raise TimeoutError("regular-expression match exceeded its 5.0s time limit")
+        return real(article, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "chunk_article", flaky)
+    app = make_app()
+    with app.writer_lock():
+        report = app.indexer().run([path])
+    assert report.articles_new == len(ISLANDS) - 1 and report.outcome == "partial"
+    assert any("TimeoutError" in s.reason and "article 3" in s.reason for s in report.skipped)
+    monkeypatch.setattr(ingest, "chunk_article", real)
+    with app.writer_lock():
+        again = app.indexer().run([path])  # the file stayed "changed": the lost article comes back
+    assert (again.articles_new, again.articles_unchanged) == (1, len(ISLANDS) - 1)
+
+
 @pytest.fixture()
 def run(tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)

@@ -206,7 +206,7 @@ class Indexer:
         staged: list[_Pending] = []
         read: set[str] = set()
         items: Iterator[Article | Skipped] = iter(())
-        n = 0
+        n = failures = 0
         try:
             items = read_file(f, self.parts.settings)
             for item in items:
@@ -215,7 +215,15 @@ class Indexer:
                     self.report.skipped.append(item)
                     self._tick(1)
                     continue
-                pending = self._prepare(item, key)
+                try:
+                    pending = self._prepare(item, key)
+                except Exception as exc:  # noqa: BLE001 - one article of a JSONL file: skip it alone
+                    if not stream:
+                        raise
+                    self.report.skipped.append(Skipped(display_path(f), f"{_reason(exc)} at article {n}"))
+                    failures += 1
+                    self._tick(1)
+                    continue
                 read.add(item.id)
                 if pending is not None:
                     if stream:
@@ -228,6 +236,8 @@ class Indexer:
             return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where)
         for pending in staged:
             self._queue(pending)
+        if failures:  # the file stays "changed": the next ingest tries those articles again
+            return read, Skipped(display_path(f), f"{failures} article(s) could not be chunked")
         return read, None
 
     def _prepare(self, article: Article, file_key: str) -> _Pending | None:
