@@ -96,6 +96,8 @@ class Answer:
     choice_index: int | None = None
     date_window: tuple[str, str] | None = None
     as_of: str | None = None
+    llm: dict[str, Any] | None = None  # the model's side: who answered, the verification verdict
+
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by `ask --json` and stored by `eval`."""
@@ -125,6 +127,8 @@ class Answer:
         }
         if self.usage is not None:
             out["usage"] = dict(self.usage)
+        elif self.llm is not None:
+            out["usage"] = None  # a model answered but its server reported no usage: unknown
         if self.rewritten_question is not None:
             out["rewritten_question"] = self.rewritten_question
         if self.choice_index is not None:
@@ -133,4 +137,6 @@ class Answer:
             out["date_window"] = list(self.date_window)
         if self.as_of is not None:
             out["as_of"] = self.as_of
+        if self.llm is not None:
+            out["llm"] = dict(self.llm)
         return out

@@ -117,7 +117,7 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
 
         try:
             standalone = rewrite_followup(history, question, client, settings=app.settings,
-                                          on_usage=rewrite_usage.update)
+                                          on_usage=rewrite_usage.update, on_note=warnings.append)
         except LLMError as exc:
             warnings.append(f"{exc} Showing the offline answer instead.")
             if notice:
@@ -129,7 +129,9 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     retrieval = app.retriever.retrieve(q)
     t1 = time.perf_counter()
     answer: Answer | None = None
+    unverified: Answer | None = None  # a model answer that failed the citation check
     if client is not None and retrieval.passages:
+        from assistant.answer.llm.verify import needs_fallback
         from assistant.answer.llm.write import answer_with_llm
 
         try:
@@ -140,12 +142,18 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
             warnings.append(f"{exc} Showing the offline answer instead.")
             if notice:
                 notice(str(exc))
+        if answer is not None and needs_fallback(answer):
+            unverified, answer = answer, None
     if answer is None:
         def search(text: str) -> list[Passage]:
             return app.retriever.retrieve(dataclasses.replace(q, text=text)).passages
 
         answer = _offline(app, standalone, retrieval.passages, retrieval.query_vector, opts.choices,
                           search)
+    if unverified is not None:
+        from assistant.answer.llm.verify import with_model_answer
+
+        answer = with_model_answer(answer, unverified)
     usage = answer.usage
     if rewrite_usage and usage is not None:
         usage = {k: usage.get(k, 0) + rewrite_usage.get(k, 0) for k in {*usage, *rewrite_usage}}
