@@ -127,16 +127,20 @@ def _llm(rows: Sequence[ScoredRow]) -> dict[str, Any]:
 
 
 def metric_block(rows: Sequence[ScoredRow], top_k: int) -> dict[str, Any]:
-    """The metric groups of the summary for a set of questions."""
-    return {
+    """The metric groups of the summary for a set of questions (llm only when a model wrote
+    some of the answers)."""
+    block = {
         "retrieval": _retrieval(rows, top_k),
         "answer": _answer(rows),
         "mc": _mc(rows),
         "refusal": _refusal(rows),
         "citations": _citations(rows),
         "latency_ms": _latency(rows),
-        "llm": _llm(rows),
     }
+    llm = _llm(rows)
+    if llm["n"]:
+        block["llm"] = llm
+    return block
 
 
 def build_summary(rows: Sequence[ScoredRow], top_k: int, config: dict[str, Any]) -> dict[str, Any]:
