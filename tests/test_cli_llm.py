@@ -511,6 +511,8 @@ def screen(raw: str, width: int = 80) -> list[str]:
             continue
         if ch == "\r":
             c = 0
+        elif ch == "\t":
+            c = min(width - 1, (c // 8 + 1) * 8)
         elif ch == "\n":
             r, c = r + 1, 0
         else:
@@ -570,6 +572,23 @@ def test_removed_marker_does_not_stay_on_screen(
     assert "[9]" in sanitize(out)  # streamed as the model wrote it
     assert "[9]" not in "\n".join(shown) and "Removed citation [9]" in err
     assert shown[:-1] == screen(render_answer(answer))
+
+
+def test_a_long_draft_with_tabs_is_erased_on_a_small_terminal(
+    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ramble = "\n".join(f"Question:\tline {i}\t" + "word " * 30 for i in range(40))
+    openai_server.enqueue(text=ramble)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "12")
+    stream = TerminalStream(enabled=True, ansi=True)
+    answer = ask(llm_app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
+    print_answer(answer, as_json=False, streamed=stream)
+    out, _ = capsys.readouterr()
+    drawn = screen(out.split("\r")[0])  # the draft alone: it never outgrew the screen
+    assert "Question:" in sanitize(out) and len(drawn) <= 12
+    assert "Question:" not in "\n".join(screen(out)) and answer.mode == "extractive"
 
 
 def test_streamed_tokens_are_sanitised_and_links_held_back(

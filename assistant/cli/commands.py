@@ -50,7 +50,9 @@ class TerminalStream:
         self._shown = False
         self._full = False
         size = shutil.get_terminal_size()
-        self._width, self._limit = max(20, size.columns), max(3, size.lines - 2)
+        # rows the draft may fill: it must never scroll off the screen, where it could not be
+        # erased (a margin of 4 rows for a width the terminal counts differently)
+        self._width, self._limit = max(20, size.columns), max(2, size.lines - 4)
 
     @property
     def sink(self) -> Callable[[str], None] | None:
@@ -67,6 +69,7 @@ class TerminalStream:
     def _show(self, text: str) -> None:
         if self._full or not text:
             return
+        text = text.replace("\t", " ")  # a tab's width depends on the column: counted as one
         fits = []
         for ch in text:
             rows, col = self._advance(ch)
@@ -83,7 +86,7 @@ class TerminalStream:
     def _advance(self, ch: str) -> tuple[int, int]:
         if ch == "\n":
             return self._rows + 1, 0
-        width = 0 if unicodedata.combining(ch) else (
+        width = 0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else (
             2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
         if self._col + width > self._width:
             return self._rows + 1, width
