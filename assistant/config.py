@@ -88,9 +88,27 @@ class Settings:
         "Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio).",
     )
     llm_model: str = _field("ASSISTANT_LLM_MODEL", "gpt-4o-mini", "Chat model name.")
-    llm_timeout: float = _field("ASSISTANT_LLM_TIMEOUT", 30.0, "Seconds per LLM request.")
+    llm_timeout: float = _field(
+        "ASSISTANT_LLM_TIMEOUT", 300.0,
+        "Overall deadline in seconds for one LLM or embeddings call, every retry and wait included.",
+    )
+    llm_connect_timeout: float = _field(
+        "ASSISTANT_LLM_CONNECT_TIMEOUT", 10.0, "Seconds to open a connection to the LLM server."
+    )
+    llm_first_token_timeout: float = _field(
+        "ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT", 120.0,
+        "Seconds to wait for the first token of a reply. A CPU server reads the prompt first "
+        "(~60-90 tokens/s for a small model): 120 lets a 2,000-token prompt through.",
+    )
+    llm_idle_timeout: float = _field(
+        "ASSISTANT_LLM_IDLE_TIMEOUT", 30.0,
+        "Seconds without a new chunk once a reply is streaming (a stalled stream is given up).",
+    )
     llm_retries: int = _field(
-        "ASSISTANT_LLM_RETRIES", 2, "Retries on 429, 5xx and timeouts (with backoff)."
+        "ASSISTANT_LLM_RETRIES", 2,
+        "Retries by the openai SDK on 429, 5xx, lost connections and timeouts (with its backoff "
+        "and Retry-After); a local server's read timeout is never retried (it still works on "
+        "the request).",
     )
     llm_context: int | None = _field(
         "ASSISTANT_LLM_CONTEXT", None, "Context window of the model in tokens (default: by name)."

@@ -99,6 +99,7 @@ class Answer:
     as_of: str | None = None
     confidence: float | None = None  # offline answers: P(the evidence answers the question)
     signals: dict[str, float] | None = None  # offline answers: what the confidence was made of
+    llm: dict[str, Any] | None = None  # the model's side: who answered, the verification verdict
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by `ask --json` and stored by `eval`."""
@@ -128,6 +129,8 @@ class Answer:
         }
         if self.usage is not None:
             out["usage"] = dict(self.usage)
+        elif self.llm is not None:
+            out["usage"] = None  # a model answered but its server reported no usage: unknown
         if self.rewritten_question is not None:
             out["rewritten_question"] = self.rewritten_question
         if self.choice_index is not None:
@@ -142,4 +145,6 @@ class Answer:
             out["confidence"] = round(self.confidence, 3)
         if self.signals is not None:
             out["signals"] = {k: round(v, 4) for k, v in self.signals.items()}
+        if self.llm is not None:
+            out["llm"] = dict(self.llm)
         return out

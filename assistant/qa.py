@@ -131,8 +131,11 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
 
         if client is not None:
             try:
-                followup = Followup(rewrite_followup(history, question, client, settings=app.settings,
-                                                     on_usage=rewrite_usage.update))
+                text = rewrite_followup(history, question, client, settings=app.settings,
+                                        on_usage=rewrite_usage.update, on_note=warnings.append)
+                offline = offline_followup(history, question)
+                # a rejected model rewrite comes back as the offline one: keep its focus and context
+                followup = offline if text in (offline.standalone, question) else Followup(text)
             except LLMError as exc:
                 warnings.append(f"{exc} Showing the offline answer instead.")
                 if notice:
@@ -146,7 +149,9 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
     retrieval = app.retriever.retrieve(q)
     t1 = time.perf_counter()
     answer: Answer | None = None
+    unverified: Answer | None = None  # a model answer that failed the citation check
     if client is not None and retrieval.passages:
+        from assistant.answer.llm.verify import needs_fallback
         from assistant.answer.llm.write import answer_with_llm
 
         try:
@@ -157,12 +162,18 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
             warnings.append(f"{exc} Showing the offline answer instead.")
             if notice:
                 notice(str(exc))
+        if answer is not None and needs_fallback(answer):
+            unverified, answer = answer, None
     if answer is None:
         def search(text: str) -> list[Passage]:
             return app.retriever.retrieve(dataclasses.replace(q, text=text)).passages
 
         answer = _offline(app, followup, retrieval.passages, retrieval.query_vector, opts.choices,
                           search)
+    if unverified is not None:
+        from assistant.answer.llm.verify import with_model_answer
+
+        answer = with_model_answer(answer, unverified)
     usage = answer.usage
     if rewrite_usage and usage is not None:
         usage = {k: usage.get(k, 0) + rewrite_usage.get(k, 0) for k in {*usage, *rewrite_usage}}

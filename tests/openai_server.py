@@ -8,7 +8,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +27,11 @@ class Reply:
     (a hang when larger than the client's timeout); cut_after: for streams, close the socket
     after this many content chunks; finish_reason None in a stream ends it without a final chunk;
     echo_auth: put the request's Authorization header into the reply body (a leaky server).
+    first_delay: in a stream, seconds between the headers and the first content chunk (a CPU
+    server reading a long prompt); stall_after/stall: after this many content chunks, stop for
+    `stall` seconds (a stalled stream); no_usage: never send usage in a stream, asked or not
+    (llama.cpp's server); model: the model named in the reply (default: the one asked for);
+    on_request: called when the request arrives (tests advance an injected clock with it).
     """
 
     text: str = ""
@@ -38,6 +43,12 @@ class Reply:
     finish_reason: str | None = "stop"
     usage: dict[str, int] | None = None
     echo_auth: bool = False
+    first_delay: float = 0.0
+    stall_after: int | None = None
+    stall: float = 0.0
+    no_usage: bool = False
+    model: str | None = None
+    on_request: Callable[[], None] | None = None
 
 
 @dataclass
@@ -154,6 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None:
             self._json(400, {"error": {"message": "test server: no reply scripted"}})
             return
+        if reply.on_request is not None:
+            reply.on_request()
         if reply.delay:
             self.owner._stop.wait(min(reply.delay, MAX_HANG_S))
             if self.owner._stop.is_set():
@@ -168,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _embeddings(self, body: dict[str, Any]) -> None:
         reply = self.owner._next("embeddings")
+        if reply is not None and reply.on_request is not None:
+            reply.on_request()
         if reply is not None and self._fault(reply, {}):
             return
         inputs = body.get("input") or []
@@ -201,23 +216,35 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in reply.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self._chunk(_sse(_delta(body, {"role": "assistant", "content": ""}, None)))
+        self._chunk(_sse(_delta(body, {"role": "assistant", "content": ""}, None, reply)))
+        if reply.first_delay and self._wait(reply.first_delay):
+            return
         for i, piece in enumerate(_pieces(reply.text)):
+            if reply.stall_after is not None and i == reply.stall_after and self._wait(reply.stall):
+                return
             if reply.cut_after is not None and i >= reply.cut_after:
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.close()  # no terminating chunk: the client sees a broken body
                 return
-            self._chunk(_sse(_delta(body, {"content": piece}, None)))
+            self._chunk(_sse(_delta(body, {"content": piece}, None, reply)))
             time.sleep(0.001)
         if reply.finish_reason is not None:
-            self._chunk(_sse(_delta(body, {}, reply.finish_reason)))
-            if (body.get("stream_options") or {}).get("include_usage"):
-                usage = _delta(body, {}, None)
+            self._chunk(_sse(_delta(body, {}, reply.finish_reason, reply)))
+            if (body.get("stream_options") or {}).get("include_usage") and not reply.no_usage:
+                usage = _delta(body, {}, None, reply)
                 usage["choices"], usage["usage"] = [], _usage(reply, body)
                 self._chunk(_sse(usage))
             self._chunk(b"data: [DONE]\n\n")
         self._chunk(b"")
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep (woken by stop()); True when the client left meanwhile or the server stops."""
+        self.owner._stop.wait(min(seconds, MAX_HANG_S))
+        if self.owner._stop.is_set():
+            self.close_connection = True
+            return True
+        return False
 
     # -- wire helpers ----------------------------------------------------------------------
     def _chunk(self, data: bytes) -> None:
@@ -265,19 +292,20 @@ def _completion(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": body.get("model", "test"),
+        "model": reply.model or body.get("model", "test"),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
                      "finish_reason": reply.finish_reason or "stop"}],
         "usage": _usage(reply, body),
     }
 
 
-def _delta(body: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+def _delta(body: dict[str, Any], delta: dict[str, Any], finish: str | None,
+           reply: Reply) -> dict[str, Any]:
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
-        "model": body.get("model", "test"),
+        "model": reply.model or body.get("model", "test"),
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
 

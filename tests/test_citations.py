@@ -10,6 +10,7 @@ from assistant.answer.citations import (
     quote_in_passage,
     sentence_spans,
 )
+from assistant.answer.llm.verify import UNSUPPORTED_TAG, verify
 from assistant.models import NOT_FOUND, Passage
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_e8d20170f0601f30.txt"
@@ -128,3 +129,64 @@ def test_sentence_spans_keep_markers_and_skip_abbreviations() -> None:
     text = "Mr. Xi met Mr Putin. [1] Then U.S. officials left [2].\nA list item"
     spans = [text[a:b] for a, b in sentence_spans(text)]
     assert spans == ["Mr. Xi met Mr Putin. [1]", "Then U.S. officials left [2].", "A list item"]
+
+
+# -- verification: what the user is shown ---------------------------------------------------------
+
+def test_verified_answer_cites_supporting_passages() -> None:
+    v = verify("Belarus joined the SCO [1]. India sent its foreign minister in place of "
+               "Narendra Modi [1].", seed_passages())
+    assert (v.status, v.reasons, v.warnings, v.failing) == ("verified", [], [], [])
+    assert [c.n for c in v.citations] == [1] and UNSUPPORTED_TAG not in v.text
+
+
+def test_answer_without_markers_is_unverified() -> None:
+    v = verify("Belarus joined the SCO. It happened on Thursday at the summit.", seed_passages())
+    assert v.status == "unverified" and "no valid citation" in v.reasons
+
+
+def test_prompt_echo_is_unverified_even_with_a_valid_marker() -> None:
+    echo = ("Articles:\n<<<ARTICLE 5>>>\n[5] Xi urges SCO members to resist US tech curbs\n"
+            "Belarus joined the SCO [1].\nQuestion: Who joined the SCO?")
+    v = verify(echo, seed_passages())
+    assert v.status == "unverified" and v.reasons[0].startswith("it repeats the prompt")
+
+
+def test_out_of_range_markers_only_is_unverified() -> None:
+    v = verify("Belarus joined the SCO [7]. Narnia joined it too [9].", seed_passages())
+    assert v.status == "unverified" and v.citations == [] and "no valid citation" in v.reasons
+    assert any("[7]" in w for w in v.warnings) and any("[9]" in w for w in v.warnings)
+    assert "[7]" not in v.text and "[9]" not in v.text
+
+
+def test_invented_quote_without_a_marker_is_caught() -> None:
+    v = verify('Belarus joined the SCO [1]. Xi said "the West will fall within a year" in '
+               "his speech.", seed_passages())
+    assert v.status == "partly"
+    assert any(w.startswith("Quote not found in any article") for w in v.warnings)
+    assert v.failing == ['Xi said "the West will fall within a year" in his speech.']
+    real = verify('Belarus joined the SCO [1]. Xi spoke of a "small yard, high fence" risk.',
+                  seed_passages())
+    assert not any("Quote not found" in w for w in real.warnings)  # verbatim in passage [2]
+
+
+def test_valid_marker_with_unrelated_content_is_unsupported() -> None:
+    unrelated = "Chip export curbs could slow China's progress in chip-making [1]."
+    v = verify(f"Belarus joined the SCO [1]. {unrelated}", seed_passages())
+    assert v.status == "partly" and v.failing == [unrelated.replace(" [1]", "")]
+    assert any(w.startswith("Not supported by [1]") for w in v.warnings)
+    assert v.text.endswith(f"chip-making [1].{UNSUPPORTED_TAG}")
+    assert v.text.startswith("Belarus joined the SCO [1]. Chip")  # the supported one untagged
+    assert verify(unrelated.replace("[1]", "[4]"), seed_passages()).status == "verified"
+
+
+def test_an_invented_name_is_not_supported() -> None:
+    v = verify("Narnia joined the SCO on Thursday [1].", seed_passages())
+    assert v.status == "unverified" and v.failing == ["Narnia joined the SCO on Thursday."]
+
+
+def test_mostly_unsupported_is_unverified_and_the_refusal_is_a_refusal() -> None:
+    v = verify("Belarus joined the SCO [1]. Mongolia hosted the Olympics [1]. Paris won the summit vote [2].",
+               seed_passages())
+    assert v.status == "unverified" and "2 of 3 sentences" in v.reasons[-1]
+    assert verify(NOT_FOUND, seed_passages()).status == "refusal"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from helpers import SEED, md, write_articles
 from openai_server import OpenAIServer, Reply
 
-from assistant.answer.llm.client import TIMEOUT_BACKOFF_S, make_chat_client
+from assistant.answer.llm.client import make_chat_client
 from assistant.answer.rewrite import rewrite_followup
 from assistant.app import build_app
 from assistant.cli.commands import TerminalStream, print_answer
@@ -34,7 +34,6 @@ CLEAN_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_LLM_MODEL", "ASSIST
              "ASSISTANT_LLM_TIMEOUT", "ASSISTANT_LLM_RETRIES", "ASSISTANT_CHROMA_URL",
              "ASSISTANT_EMBED_MODEL", "ASSISTANT_LLM_CONTEXT")
 Invoke = Callable[..., Result]
-LOAD_SLACK_S = 6.0  # extra seconds allowed for process startup when the machine is busy
 
 
 def _invoke(env: dict[str, str | None], args: tuple[str, ...], input: str | None,
@@ -67,7 +66,7 @@ def run(seeded_store: Path, model_cache: Path, openai_server: OpenAIServer, tmp_
     monkeypatch.chdir(tmp_path)
     env = _base_env(seeded_store, model_cache)
     env.update({"OPENAI_BASE_URL": openai_server.base_url, "ASSISTANT_LLM_MODEL": "test-model",
-                "ASSISTANT_LLM_TIMEOUT": "5", "ASSISTANT_LLM_RETRIES": "0"})
+                "ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT": "10", "ASSISTANT_LLM_RETRIES": "0"})
 
     def invoke(*args: str, input: str | None = None, **extra: str | None) -> Result:
         return _invoke(env, args, input, extra)
@@ -94,7 +93,9 @@ def test_ask_json_llm_answer_is_citation_checked(run: Invoke, openai_server: Ope
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["mode"] == "llm"
-    assert data["answer"] == "Belarus joined the SCO [1]. It was also joined by Narnia."
+    assert data["answer"] == "Belarus joined the SCO [1]. It was also joined by Narnia. (unverified)"
+    assert data["llm"] == {"model": "test-model", "verification": "partly",
+                           "failing": ["It was also joined by Narnia."]}
     (cit,) = data["citations"]
     assert cit["n"] == 1 and cit["path"] == str(SEED) and cit["published_at"] == "2024-07-04"
     assert len(cit["quote"]) > 20 and cit["quote"] in SEED_TEXT
@@ -102,7 +103,7 @@ def test_ask_json_llm_answer_is_citation_checked(run: Invoke, openai_server: Ope
     assert "[7]" in warning and "Narnia" in warning and f"only {len(data['passages'])} " in warning
     assert data["usage"] == {"prompt_tokens": 812, "completion_tokens": 14, "total_tokens": 826}
     (req,) = openai_server.chat_requests
-    assert req.json["model"] == "test-model" and "stream" not in req.json  # --json never streams
+    assert req.json["model"] == "test-model" and req.json["stream"] is True  # always streamed
     assert "authorization" not in req.headers  # no key set: none sent
     prompt = _user_prompt(openai_server)
     assert prompt.rstrip().endswith(f"Question: {Q}") and "<<<ARTICLE 1>>>" in prompt
@@ -113,14 +114,12 @@ def test_ask_json_llm_answer_is_citation_checked(run: Invoke, openai_server: Ope
 
 def test_rate_limited_twice_then_answered(run: Invoke, openai_server: OpenAIServer) -> None:
     for _ in range(2):
-        openai_server.enqueue(status=429, headers={"Retry-After": "1"})
+        openai_server.enqueue(status=429, headers={"Retry-After-Ms": "1"})
     openai_server.enqueue(text="Belarus joined the SCO [1].")
-    t0 = time.monotonic()
     result = run("ask", Q, "--json", ASSISTANT_LLM_RETRIES="2")
-    elapsed = time.monotonic() - t0
     data = json.loads(result.stdout)
     assert (data["mode"], data["answer"], data["warnings"]) == ("llm", "Belarus joined the SCO [1].", [])
-    assert len(openai_server.chat_requests) == 3 and elapsed >= 2.0  # Retry-After was honoured
+    assert len(openai_server.chat_requests) == 3  # the SDK's retries
     assert result.stderr == ""
 
 
@@ -134,44 +133,24 @@ def _env_for_subprocess(store: Path, model_cache: Path, **extra: str) -> dict[st
 def test_hanging_server_times_out_to_the_offline_answer(
     seeded_store: Path, model_cache: Path, openai_server: OpenAIServer, tmp_path: Path
 ) -> None:
-    timeout, retries = 2, 2
+    first_token, retries = 2, 2
     for _ in range(retries + 1):
         openai_server.enqueue(delay=60, text="Too late [1].")
     env = _env_for_subprocess(seeded_store, model_cache, OPENAI_BASE_URL=openai_server.base_url,
-                              ASSISTANT_LLM_TIMEOUT=str(timeout), ASSISTANT_LLM_RETRIES=str(retries))
-    out, err = tmp_path / "out", tmp_path / "err"
-    first_request: float | None = None
-    t0 = time.monotonic()
-    with out.open("w") as fo, err.open("w") as fe:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", Q, "--json"],
-                                cwd=tmp_path, env=env, stdout=fo, stderr=fe)
-        while proc.poll() is None and time.monotonic() - t0 < 60:
-            if first_request is None and openai_server.chat_requests:
-                first_request = time.monotonic()
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    end = time.monotonic()
-    stderr = err.read_text()
-    assert proc.returncode == 0, stderr
-    assert first_request is not None and len(openai_server.chat_requests) == retries + 1
-    waits = timeout * (retries + 1) + TIMEOUT_BACKOFF_S * retries  # what the settings allow
-    print(f"hang: whole command {end - t0:.1f} s (bound {timeout * (retries + 1) + 5} s), "
-          f"startup+retrieval {first_request - t0:.1f} s, LLM phase {end - first_request:.1f} s")
-    # nothing waits past the timeouts: the rest is the offline answer and the exit (slack for
-    # a loaded 2-core machine, where they take 1-3 s)
-    assert end - first_request < waits + 4
-    # the acceptance bound is timeout x (retries + 1) + 5 s; quiet runs take ~10.8 s of 11 s (the
-    # imports take ~3 s before the first request): LOAD_SLACK keeps a busy machine from failing it
-    assert end - t0 < timeout * (retries + 1) + 5 + LOAD_SLACK_S
-    assert "Traceback" not in stderr
-    (line,) = stderr.strip().splitlines()
-    assert f"did not answer within {timeout} s ({retries + 1} attempts)" in line
+                              ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT=str(first_token),
+                              ASSISTANT_LLM_RETRIES=str(retries))
+    proc = subprocess.run([sys.executable, "-m", "assistant", "ask", Q, "--json"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    # a local server still works on a request the client gave up on: it is not sent again
+    assert len(openai_server.chat_requests) == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"sent no answer within {first_token} s (1 attempt; not retried: a local server" in line
     assert line.endswith("or use --no-llm.")
-    data = json.loads(out.read_text())
+    data = json.loads(proc.stdout)
     assert data["mode"] == "extractive" and "Belarus" in data["answer"]
-    assert any("did not answer within" in w and "offline answer" in w for w in data["warnings"])
+    assert any("sent no answer within" in w and "offline answer" in w for w in data["warnings"])
 
 
 # -- 3. chat follow-ups are rewritten by the model, and /usage adds up ---------------------------
@@ -192,7 +171,7 @@ def test_chat_follow_up_is_rewritten_by_the_server(run: Invoke, openai_server: O
     asked = rewrite.json["messages"][-1]["content"]
     assert f"User: {Q}" in asked and "Assistant: Belarus joined the SCO in 2024." in asked
     assert "And who represented India?" in asked and "<<<ARTICLE" not in asked  # a rewrite request
-    assert "stream" not in rewrite.json
+    assert rewrite.json["stream"] is True
     prompt = _user_prompt(openai_server, 2)
     assert prompt.rstrip().endswith(f"Question: {rewritten}")  # retrieval and answer: rewritten
     assert "And who represented India?" not in prompt
@@ -221,7 +200,8 @@ FAULTS: dict[str, tuple[list[Reply], dict[str, str], str]] = {
     "refused": ([], {"OPENAI_BASE_URL": "closed-port"}, "connection refused"),
     "bad key": ([Reply(status=401)], {"OPENAI_API_KEY": "sk-wrong"}, "OPENAI_API_KEY"),
     "unknown model": ([Reply(status=404)], {}, "ASSISTANT_LLM_MODEL"),
-    "500 retried": ([Reply(status=500), Reply(status=502)], {"ASSISTANT_LLM_RETRIES": "1"},
+    "500 retried": ([Reply(status=500, headers={"retry-after-ms": "1"}), Reply(status=502)],
+                    {"ASSISTANT_LLM_RETRIES": "1"},
                     "failed (HTTP 502, 2 attempts)"),
     "garbage body": ([Reply(body=b"<html>upstream proxy error</html>")], {}, "malformed"),
     "empty choices": ([Reply(body=b'{"id": "x", "choices": []}')], {}, "malformed"),
@@ -288,6 +268,132 @@ def test_cut_stream_is_discarded_and_told(
     assert "broke off mid-stream" in notice and "partial answer discarded" in notice
     assert "\n" not in notice and any(notice in w for w in answer.warnings)
     assert answer.usage is None
+
+
+# -- 4b. what the model may show: verification, timeouts, usage (issue #14) ----------------------
+
+ECHO = ("Articles:\n\n<<<ARTICLE 5>>>\n[5] Xi urges SCO members to resist US tech curbs — The "
+        "National\nBelarus joined the SCO [1].\n<<<END ARTICLE 5>>>\n\nQuestion: " + Q)
+RAMBLE = ("The World Cup is a football tournament held every four years. The 2022 edition was "
+          "played in Qatar and the final was watched by millions of people around the world.")
+
+
+@pytest.mark.parametrize(("reply", "reason"), [
+    ("Belarus joined the SCO on Thursday at the summit in Astana.", "no valid citation"),
+    (ECHO, "it repeats the prompt"),
+    ("Belarus joined the SCO on Thursday [6]. Narnia joined it as well [9].", "no valid citation"),
+], ids=["no markers", "prompt echo", "out-of-range markers"])
+def test_unverified_model_answer_gives_the_offline_answer(
+    run: Invoke, openai_server: OpenAIServer, reply: str, reason: str
+) -> None:
+    openai_server.enqueue(text=reply, model="served-model")
+    result = run("ask", Q, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "extractive" and "Belarus" in data["answer"] and data["citations"]
+    llm = data["llm"]
+    assert (llm["verification"], llm["text"], llm["model"]) == ("unverified", reply, "served-model")
+    assert any(reason in r for r in llm["reasons"])
+    (note,) = [w for w in data["warnings"] if "failed the citation check" in w]
+    assert note.endswith("showing the offline answer instead.")
+    assert not any("citation [" in w or "No citation" in w for w in data["warnings"])
+    assert data["timings_ms"]["llm"] > 0
+    openai_server.enqueue(text=reply)
+    plain = run("ask", Q)
+    assert reply.splitlines()[0][:30] not in plain.stdout and "Belarus" in plain.stdout
+    assert "failed the citation check" in plain.stderr
+
+
+def test_question_outside_the_articles_never_shows_the_models_ramble(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text=RAMBLE)
+    data = json.loads(run("ask", "Who won the 2022 World Cup?", "--json").stdout)
+    assert data["mode"] in ("none", "extractive") and "Qatar" not in data["answer"]
+    assert data["llm"]["verification"] == "unverified" and data["llm"]["text"] == RAMBLE
+
+
+def test_partly_verified_answer_is_shown_with_its_failing_sentence_marked(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    invented = 'Xi said "the West will fall within a year" at the summit.'
+    openai_server.enqueue(text=f"Belarus joined the SCO on Thursday [1]. {invented}")
+    data = json.loads(run("ask", Q, "--json").stdout)
+    assert data["mode"] == "llm" and data["llm"]["verification"] == "partly"
+    assert data["answer"] == f"Belarus joined the SCO on Thursday [1]. {invented} (unverified)"
+    assert any(w.startswith("Quote not found in any article") for w in data["warnings"])
+    assert data["llm"]["failing"] == [invented]
+
+
+def test_usage_missing_from_the_stream_is_unknown_not_zero(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text="Belarus joined the SCO on Thursday [1].", no_usage=True)
+    data = json.loads(run("ask", Q, "--json").stdout)
+    assert data["mode"] == "llm" and "usage" in data and data["usage"] is None
+    assert data["llm"]["verification"] == "verified" and data["timings_ms"]["llm"] > 0
+    for _ in range(2):
+        openai_server.enqueue(text="Belarus joined the SCO on Thursday [1].", no_usage=True)
+    result = run("chat", input=f"{Q}\n/reset\n{Q}\n/usage\n")
+    assert "LLM tokens this session: not reported by the server (2 answers)" in result.stdout
+    assert "prompt 0" not in result.stdout
+
+
+def test_a_bad_model_rewrite_is_replaced_by_the_offline_one(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text="Belarus joined the SCO on Thursday [1].")
+    openai_server.enqueue(text="Answer: China")  # the rewrite: no question at all
+    openai_server.enqueue(text="India sent its foreign minister in place of Narendra Modi [1].")
+    result = run("chat", input=f"{Q}\nAnd who represented India?\n")
+    assert result.exit_code == 0, result.output
+    offline = rewrite_followup([(Q, "")], "And who represented India?", None)
+    assert ('The model\'s rewrite of the follow-up ("Answer: China") is not a question: '
+            f'searched with the offline rewrite "{offline}" instead.') in result.stderr
+    assert f"(searched for: {offline})" in result.stderr
+    assert _user_prompt(openai_server, 2).rstrip().endswith(f"Question: {offline}")
+
+
+@pytest.mark.parametrize(("reply", "env", "says"), [
+    (Reply(text="Too slow [1].", first_delay=30), {"ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT": "0.5"},
+     "sent no answer within 0.5 s"),
+    (Reply(text="Belarus joined the SCO on Thursday [1].", stall_after=2, stall=30),
+     {"ASSISTANT_LLM_IDLE_TIMEOUT": "0.5"}, "stalled (no new text for 0.5 s)"),
+], ids=["slow first token", "mid-stream stall"])
+def test_slow_servers_give_the_offline_answer(
+    run: Invoke, openai_server: OpenAIServer, reply: Reply, env: dict[str, str], says: str
+) -> None:
+    openai_server.enqueue(reply)
+    result = run("ask", Q, "--json", **env)
+    data = json.loads(result.stdout)
+    assert data["mode"] == "extractive" and "Belarus" in data["answer"]
+    (line,) = result.stderr.strip().splitlines()
+    assert says in line and len(openai_server.chat_requests) == 1
+
+
+def test_eval_without_ids_totals_the_tokens(
+    run: Invoke, openai_server: OpenAIServer, tmp_path: Path
+) -> None:
+    questions = tmp_path / "quick.jsonl"
+    questions.write_text(json.dumps({"question": Q, "answer": "Belarus"}) + "\n\n"
+                         + json.dumps({"question": "Who represented India at the SCO summit?",
+                                       "answer": "its foreign minister"}) + "\n")
+    openai_server.enqueue(text="Belarus joined the SCO on Thursday [1].",
+                          usage={"prompt_tokens": 812, "completion_tokens": 14, "total_tokens": 826})
+    openai_server.enqueue(text="India sent its foreign minister in place of Narendra Modi [1].",
+                          no_usage=True)
+    out = tmp_path / "out"
+    result = run("eval", str(questions), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "missing 'id'" not in result.stderr
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["line-1", "line-3"]
+    llm = json.loads((out / "summary.json").read_text())["metrics"]["llm"]
+    assert (llm["n"], llm["verified"], llm["usage_reported"], llm["usage_unknown"]) == (2, 2, 1, 1)
+    assert (llm["prompt_tokens"], llm["completion_tokens"]) == (812, 14)
+    report = (out / "report.md").read_text()
+    assert "| LLM tokens: prompt / completion (reported) | 812 / 14 |" in report
+    assert "| LLM: answers with usage / unknown | 1 / 1 |" in report
 
 
 # -- 5. the API key never leaks -------------------------------------------------------------------
@@ -363,8 +469,9 @@ def test_injected_article_is_fenced_and_off_source_links_not_rendered(
     store = {"ASSISTANT_STORE": str(tmp_path / "store")}
     assert run("ingest", str(folder), **store).exit_code == 0
     openai_server.enqueue(text=(
-        "PWNED ![x](http://evil.example/x.png) Belarus joined the SCO [1]. "
-        "Read [the report](https://news.example/sco) and [more](http://evil.example/steal) [1]. "
+        "PWNED ![x](http://evil.example/x.png) Belarus joined the SCO [1]. Belarus joined the "
+        "Shanghai Cooperation Organisation, read [the report](https://news.example/sco) and "
+        "[more](http://evil.example/steal) [1]. "
         "Narnia joined too, see [this](http://evil.example/n)."))  # uncited: quoted in a warning
     result = run("ask", Q, **store)
     assert result.exit_code == 0, result.output
@@ -385,34 +492,103 @@ def test_injected_article_is_fenced_and_off_source_links_not_rendered(
 
 # -- streaming to a terminal: what `ask` and `chat` do when stdout is a tty -----------------------
 
+def screen(raw: str, width: int = 80) -> list[str]:
+    """The lines a terminal of `width` columns shows after `raw` (the escape sequences our CLI
+    writes: cursor up, carriage return, clear to the end of the screen, styles ignored)."""
+    rows: list[list[str]] = [[]]
+    r = c = i = 0
+    while i < len(raw):
+        ch = raw[i]
+        csi = re.match(r"\x1b\[(\d*)([A-Za-z])", raw[i:])
+        if csi:
+            n, cmd = int(csi.group(1) or 1), csi.group(2)
+            if cmd == "A":
+                r = max(0, r - n)
+            elif cmd == "J":
+                del rows[r + 1:]
+                rows[r] = rows[r][:c]
+            i += csi.end()
+            continue
+        if ch == "\r":
+            c = 0
+        elif ch == "\t":
+            c = min(width - 1, (c // 8 + 1) * 8)
+        elif ch == "\n":
+            r, c = r + 1, 0
+        else:
+            if c >= width:
+                r, c = r + 1, 0
+            while len(rows) <= r:
+                rows.append([])
+            rows[r] += [" "] * (c - len(rows[r]))
+            rows[r][c:c + 1] = [ch]
+            c += 1
+        while len(rows) <= r:
+            rows.append([])
+        i += 1
+    return ["".join(row).rstrip() for row in rows]
+
+
 @pytest.fixture()
 def llm_app(openai_server: OpenAIServer, seeded_store: Path,
             make_settings: Callable[..., Settings]) -> Iterator[Any]:
     app = build_app(make_settings(store=str(seeded_store), openai_base_url=openai_server.base_url,
-                                  llm_model="test-model", llm_retries=2, llm_timeout=5))
+                                  llm_model="test-model", llm_retries=2))
     yield app
     app.close()
 
 
-def _stream_ask(app: Any, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str, str]:
-    """What the CLI does on a terminal: stream through a TerminalStream, then print."""
-    stream = TerminalStream(enabled=True)
+def _stream_ask(app: Any, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str, str, list[str]]:
+    """What the CLI does on a terminal: stream a draft through a TerminalStream, then print.
+    Returns (answer, raw stdout, stderr, the lines left on an 80-column screen)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", "80")
+        mp.setenv("LINES", "24")
+        stream = TerminalStream(enabled=True, ansi=True)
     answer = ask(app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
     print_answer(answer, as_json=False, streamed=stream)
     out, err = capsys.readouterr()
-    return answer, out, err
+    return answer, out, err, screen(out)
 
 
-def test_cut_stream_on_a_terminal_is_closed_off(
+def test_cut_stream_on_a_terminal_is_erased(
     openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     openai_server.enqueue(text="Narnia PARTIALWORD joined the SCO in a secret deal [1].", cut_after=3)
-    answer, out, err = _stream_ask(llm_app, capsys)
+    answer, out, err, shown = _stream_ask(llm_app, capsys)
     assert answer.mode == "extractive"
-    partial, discarded, rest = out.split("\n", 2)
-    assert (partial, discarded) == ("Narnia PARTIALWORD joined ", "(partial answer discarded)")
-    assert rest.startswith(render_answer(answer))  # the offline answer on its own lines
+    assert "Narnia PARTIALWORD joined " in sanitize(out)  # it was streamed...
+    assert "PARTIALWORD" not in "\n".join(shown)  # ...and does not stay on screen
+    assert shown[:-1] == screen(render_answer(answer))  # the offline answer replaces it
     assert err.count("broke off mid-stream") == 1  # told once, not again as a warning
+
+
+def test_removed_marker_does_not_stay_on_screen(
+    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.enqueue(text="Belarus joined the SCO on Thursday [1]. India sent its foreign "
+                               "minister in place of Narendra Modi [1]. And by Atlantis [9].")
+    answer, out, err, shown = _stream_ask(llm_app, capsys)
+    assert "[9]" in sanitize(out)  # streamed as the model wrote it
+    assert "[9]" not in "\n".join(shown) and "Removed citation [9]" in err
+    assert shown[:-1] == screen(render_answer(answer))
+
+
+def test_a_long_draft_with_tabs_is_erased_on_a_small_terminal(
+    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ramble = "\n".join(f"Question:\tline {i}\t" + "word " * 30 for i in range(40))
+    openai_server.enqueue(text=ramble)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "12")
+    stream = TerminalStream(enabled=True, ansi=True)
+    answer = ask(llm_app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
+    print_answer(answer, as_json=False, streamed=stream)
+    out, _ = capsys.readouterr()
+    drawn = screen(out.split("\r")[0])  # the draft alone: it never outgrew the screen
+    assert "Question:" in sanitize(out) and len(drawn) <= 12
+    assert "Question:" not in "\n".join(screen(out)) and answer.mode == "extractive"
 
 
 def test_streamed_tokens_are_sanitised_and_links_held_back(
@@ -421,28 +597,45 @@ def test_streamed_tokens_are_sanitised_and_links_held_back(
     osc8 = "\x1b]8;;http://evil.example/\x1b\\joined\x1b]8;;\x1b\\"
     openai_server.enqueue(text=f"Belarus {osc8} the SCO [1]. Read [the full story]"
                                "(http://evil.example/steal) ![x](http://evil.example/x.png) [1].")
-    answer, out, err = _stream_ask(llm_app, capsys)
+    answer, out, err, shown = _stream_ask(llm_app, capsys)
     assert answer.mode == "llm" and answer.citations
-    assert "\x1b" not in out and "evil.example" not in out + err
-    assert out.startswith("Belarus ") and "Read the full story " in out
-    assert out.index("SCO [1].") < out.index("\n")  # the stream ends its line before the sources
+    assert "\x1b]" not in out and "evil.example" not in out + err  # no OSC 8 link, no URL
+    assert "Read the full story " in sanitize(out)  # the draft showed link text only
+    assert shown[0].startswith("Belarus joined the SCO [1].")
 
 
-def test_streamed_refusal_is_printed_once(
+def test_streamed_refusal_is_shown_once(
     openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     openai_server.enqueue(text=NOT_FOUND)
-    answer, out, err = _stream_ask(llm_app, capsys)
-    assert answer.mode == "none" and out.count(NOT_FOUND) == 1
-    assert out.startswith(NOT_FOUND + "\n") and NOT_FOUND not in err
+    answer, out, err, shown = _stream_ask(llm_app, capsys)
+    assert answer.mode == "none" and [line for line in shown if line] == [NOT_FOUND]
+    assert NOT_FOUND not in err
+
+
+def test_no_ansi_terminal_gets_no_draft(
+    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_server.enqueue(text="Belarus joined the SCO [1]. Narnia too [9].")
+    stream = TerminalStream(enabled=True, ansi=False)  # TERM=dumb cannot erase a draft
+    assert stream.sink is None
+    answer = ask(llm_app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
+    print_answer(answer, as_json=False, streamed=stream)
+    out, _ = capsys.readouterr()
+    assert "\x1b" not in out and "[9]" not in out and out.startswith("Belarus joined the SCO [1].")
 
 
 def _run_on_a_tty(args: list[str], env: dict[str, str], cwd: Path, stdin: str) -> tuple[int, str, str]:
-    """Run with stdout on a pseudo-terminal (so the CLI streams); (exit code, stdout, stderr)."""
+    """Run with stdout on an 80x24 pseudo-terminal (so the CLI streams); (exit code, raw stdout,
+    stderr)."""
+    import fcntl
     import pty
     import select
+    import struct
+    import termios
 
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     err = cwd / "stderr.txt"
     with err.open("w") as fe:
         proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=slave,
@@ -452,8 +645,7 @@ def _run_on_a_tty(args: list[str], env: dict[str, str], cwd: Path, stdin: str) -
         proc.stdin.write(stdin)
         proc.stdin.close()
         chunks: list[bytes] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:  # until the child closes the terminal (pytest's own timeout guards a hang)
             ready, _, _ = select.select([master], [], [], 1.0)
             try:
                 data = os.read(master, 65536) if ready else b"-"
@@ -462,27 +654,25 @@ def _run_on_a_tty(args: list[str], env: dict[str, str], cwd: Path, stdin: str) -
             if not data:
                 break
             chunks.append(data if ready else b"")
-        if proc.poll() is None:
-            proc.kill()
         code = proc.wait()
     os.close(master)
-    out = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return code, sanitize(out), err.read_text()  # without the terminal's dim/reset codes
+    return code, b"".join(chunks).decode("utf-8", "replace"), err.read_text()
 
 
-def test_chat_on_a_terminal_streams_and_closes_off_a_cut_answer(
+def test_chat_on_a_terminal_erases_a_cut_draft(
     seeded_store: Path, model_cache: Path, openai_server: OpenAIServer, tmp_path: Path
 ) -> None:
     openai_server.enqueue(text="Narnia PARTIALWORD joined the SCO in a secret deal [1].", cut_after=3)
     openai_server.enqueue(text="Who won the 2022 football World Cup?")  # the rewrite
     openai_server.enqueue(text=NOT_FOUND)
     env = _env_for_subprocess(seeded_store, model_cache, OPENAI_BASE_URL=openai_server.base_url,
-                              ASSISTANT_LLM_RETRIES="0", TERM="dumb")
-    code, out, err = _run_on_a_tty([sys.executable, "-m", "assistant", "chat"], env, tmp_path,
+                              ASSISTANT_LLM_RETRIES="0", TERM="xterm", COLUMNS="80", LINES="24")
+    code, raw, err = _run_on_a_tty([sys.executable, "-m", "assistant", "chat"], env, tmp_path,
                                    f"{Q}\nWho won the 2022 World Cup?\n")
     assert code == 0 and "Traceback" not in err, err
-    assert [r.json.get("stream") for r in openai_server.chat_requests] == [True, None, True]
-    assert "> Narnia PARTIALWORD joined \n(partial answer discarded)" in out
-    assert "Belarus" in out.split("(partial answer discarded)")[1]  # then the offline answer
+    assert [r.json.get("stream") for r in openai_server.chat_requests] == [True, True, True]
+    shown = "\n".join(screen(raw.replace("\r\n", "\n")))
+    assert "PARTIALWORD" in raw and "PARTIALWORD" not in shown  # streamed, then erased
+    assert "Belarus" in shown  # the offline answer
     assert err.count("broke off mid-stream") == 1
-    assert out.count(NOT_FOUND) == 1 and f"> {NOT_FOUND}\n" in out
+    assert shown.count(NOT_FOUND) == 1 and f"> {NOT_FOUND}" not in shown

@@ -26,7 +26,7 @@ def test_precedence_flag_over_env_over_dotenv(tmp_path: Path) -> None:
 def test_defaults_and_llm_switch(tmp_path: Path) -> None:
     s = load_settings(environ={}, dotenv_path=tmp_path / "none")
     assert (s.store, s.top_k, s.llm_model, s.llm_timeout, s.llm_retries) == (
-        ".assistant", 5, "gpt-4o-mini", 30.0, 2)
+        ".assistant", 5, "gpt-4o-mini", 300.0, 2)
     assert not s.llm_enabled
     assert load_settings(environ={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
                          dotenv_path=tmp_path / "none").llm_enabled

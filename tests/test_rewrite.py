@@ -8,7 +8,12 @@ import pytest
 from openai_server import OpenAIServer, openai_server_fixture  # noqa: F401
 
 from assistant.answer.llm.client import OpenAIChatClient, make_chat_client
-from assistant.answer.rewrite import looks_like_followup, offline_rewrite, rewrite_followup
+from assistant.answer.rewrite import (
+    looks_like_followup,
+    offline_rewrite,
+    rewrite_followup,
+    rewrite_problem,
+)
 from assistant.config import Settings, load_settings
 from assistant.errors import LLMError
 
@@ -18,7 +23,7 @@ FOLLOW_UP = "And who represented India?"
 
 
 def client_for(server: OpenAIServer) -> tuple[OpenAIChatClient, Settings]:
-    settings = load_settings({"openai_base_url": server.base_url, "llm_timeout": 1.0,
+    settings = load_settings({"openai_base_url": server.base_url, "llm_first_token_timeout": 2.0,
                               "llm_retries": 0}, environ={}, dotenv_path=Path("/no/.env"))
     return make_chat_client(settings), settings
 
@@ -91,3 +96,27 @@ def test_a_follow_up_keeps_its_own_focus_and_carries_only_the_subject() -> None:
     chained = offline_followup([(f.standalone, "Narendra Modi sent his foreign minister [1].")],
                                "What did they say?")
     assert {"India", "SCO"} <= set(chained.context)
+
+
+@pytest.mark.parametrize(("rewrite", "problem"), [
+    ("Who represented India at the 2024 SCO summit in Kazakhstan?", None),
+    ("Which Indian official represented India at the SCO summit", None),  # asks, without "?"
+    ("Answer: China", "is not a question"),
+    ("India sent its foreign minister [1].", "is not a question"),
+    ("Who won the 2022 World Cup?", "drops words of the question (india, represent)"),
+    ("", "is empty"),
+])
+def test_rewrite_problem(rewrite: str, problem: str | None) -> None:
+    assert rewrite_problem(rewrite, FOLLOW_UP) == problem
+
+
+def test_llm_rewrite_that_is_no_question_falls_back_offline_and_says_so(
+        openai_server: OpenAIServer) -> None:
+    openai_server.enqueue(text="Answer: China")
+    client, settings = client_for(openai_server)
+    notes: list[str] = []
+    rewritten = rewrite_followup(HISTORY, FOLLOW_UP, client, settings=settings,
+                                 on_note=notes.append)
+    assert rewritten == offline_rewrite(HISTORY, FOLLOW_UP)
+    assert notes == [f'The model\'s rewrite of the follow-up ("Answer: China") is not a question: '
+                     f'searched with the offline rewrite "{rewritten}" instead.']

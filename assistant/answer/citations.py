@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from assistant.models import NOT_FOUND, Citation, Passage
-from assistant.text import content_terms, sentence_spans
+from assistant.text import STOP, content_terms, sentence_spans
 
 MAX_QUOTE_CHARS = 400
 _MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3]; with the blanks before it
@@ -13,71 +14,136 @@ _MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3]; with the blanks before
     r"(?P<nums>\d+(?:\s*(?:[,;–-]|and)\s*(?:(?:article|source|passage|doc)\s*)?\d+)*)\s*\]",
     re.IGNORECASE,
 )
+# what is not the claim's words: escape sequences, markdown images and link targets, bare URLs
+_NOT_WORDS = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]"
+                        r"|!?\[([^\]\n]*)\]\([^)\n]*\)|https?://\S+")
 _QUOTE = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|«([^»\n]+)»|(?<!\w)‘([^’\n]+)’(?!\w)")
 _QUOTE_CHARS = str.maketrans(
     {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟″«»"} | {c: "-" for c in "‐‑‒–—―"}
 )
 
 
-def check_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
-    """(cleaned text, citations in order of first use, warnings) for an LLM answer.
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of an LLM answer as checked: `text` is what is shown (markers that match no
+    passage removed), `claim` the same without any marker."""
 
-    Markers that match no passage are removed and reported; sentences without a marker and
-    quotations not found in the cited passage are reported. An answer holding the refusal
-    sentence and no valid marker gives (NOT_FOUND, [], []).
-    """
-    text = text.strip()
+    lead: str  # the text between the previous sentence and this one
+    text: str
+    claim: str
+    valid: tuple[int, ...]  # markers that name a passage, in order
+    invalid: tuple[int, ...]  # markers that name none
+    quotes_missing: tuple[str, ...]  # quoted text found in no cited passage (in none at all when
+    # the sentence cites nothing)
+    coverage: float | None  # share of the claim's content words in its cited passages
+    missing_names: tuple[str, ...]  # names and numbers of the claim its cited passages lack
+    factual: bool  # long enough to need a citation (not a lead-in, not the refusal)
+
+
+def check_sentences(text: str, passages: list[Passage]) -> tuple[list[SentenceCheck], str]:
+    """Every sentence of `text` checked against the passages, and the text after the last one."""
     by_n = {p.n: p for p in passages}
-    if _has_refusal(text) and not any(
-        n in by_n for m in _MARKER.finditer(text) for n in _numbers(m.group("nums"))
-    ):
-        return NOT_FOUND, [], []
-    citations: dict[int, Citation] = {}
-    warnings: list[str] = []
-    pieces: list[str] = []
+    checks: list[SentenceCheck] = []
     last = 0
     for start, end in sentence_spans(text):
-        pieces.append(text[last:start])
-        pieces.append(_check_sentence(text[start:end], by_n, citations, warnings))
+        checks.append(_check_one(text[last:start], text[start:end], by_n))
         last = end
-    pieces.append(text[last:])
-    return "".join(pieces).strip(), list(citations.values()), warnings
+    return checks, text[last:]
 
 
-def _check_sentence(
-    sentence: str, by_n: dict[int, Passage], citations: dict[int, Citation], warnings: list[str]
-) -> str:
-    """The sentence without invalid markers; adds its citations and warnings."""
+def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCheck:
     valid: list[int] = []
     invalid: list[int] = []
 
     def fix(match: re.Match[str]) -> str:
         nums = _numbers(match.group("nums"))
         good = [n for n in nums if n in by_n]
-        invalid.extend(n for n in nums if n not in by_n)
+        invalid.extend(n for n in nums if n not in by_n and n not in invalid)
         valid.extend(n for n in good if n not in valid)
         return match.group("ws") + "".join(f"[{n}]" for n in good) if good else ""
 
     cleaned = _MARKER.sub(fix, sentence).strip()
-    claim = " ".join(_MARKER.sub(" ", cleaned).split())
-    excerpt = _excerpt(claim)
-    if invalid:
-        bad = ", ".join(f"[{n}]" for n in dict.fromkeys(invalid))
-        warnings.append(
-            f"Removed citation {bad}: there are only {len(by_n)} sources (in: \"{excerpt}\")."
-        )
-    if not valid:
-        if not invalid and _worth_citing(claim):
-            warnings.append(f"No citation for: \"{excerpt}\"")
-        return cleaned
-    for n in valid:
-        if n not in citations:
-            citations[n] = citation_for(by_n[n], best_quote(claim, by_n[n].text))
-    for quoted in quotations(claim):
-        if not any(quote_in_passage(quoted, by_n[n].text) for n in valid):
-            cited = "".join(f"[{n}]" for n in valid)
-            warnings.append(f"Quote not found in {cited}: \"{_excerpt(quoted)}\"")
-    return cleaned
+    claim = re.sub(r"\s+(?=[.,;:!?])", "", " ".join(_MARKER.sub(" ", cleaned).split()))
+    # what the model was shown of each passage: its title and date too (format_passage)
+    cited = [f"{p.title}\n{p.text}" for p in ([by_n[n] for n in valid] or by_n.values())]
+    missing = tuple(q for q in quotations(claim)
+                    if not any(quote_in_passage(q, t) for t in cited))
+    coverage: float | None = None
+    names: tuple[str, ...] = ()
+    if valid:
+        dates = " ".join(by_n[n].published_at or "" for n in valid)
+        coverage, names = support(_NOT_WORDS.sub(_link_text, claim), " ".join([*cited, dates]))
+    return SentenceCheck(lead, cleaned, claim, tuple(valid), tuple(invalid), missing, coverage,
+                         names, _worth_citing(claim))
+
+
+def _link_text(m: re.Match[str]) -> str:
+    return "" if m.group(0).startswith("!") else (m.group(1) or "")
+
+
+def support(claim: str, passage_text: str) -> tuple[float, tuple[str, ...]]:
+    """(share of the claim's content words that the passage holds, the claim's names and numbers
+    that it lacks). Words are compared stemmed and case-folded."""
+    wanted = content_terms(claim)
+    have = content_terms(passage_text)
+    coverage = len(wanted & have) / len(wanted) if wanted else 1.0
+    tokens = re.findall(r"[\w'’-]+", claim)
+    names = [w for w in tokens
+             if (w[:1].isupper() and w.lower() not in STOP) or any(c.isdigit() for c in w)]
+    lacking = tuple(dict.fromkeys(
+        w for w in names if not (content_terms(w) <= have) and normalise(w) not in
+        normalise(passage_text)))
+    return coverage, lacking
+
+
+def check_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation], list[str]]:
+    """(cleaned text, citations in order of first use, warnings) for an LLM answer.
+
+    Markers that match no passage are removed and reported; sentences without a marker and
+    quotations not found in the cited passage (or, without a marker, in any passage) are
+    reported. An answer holding the refusal sentence and no valid marker gives (NOT_FOUND, [], []).
+    """
+    text = text.strip()
+    by_n = {p.n: p for p in passages}
+    if is_refusal(text, passages):
+        return NOT_FOUND, [], []
+    checks, tail = check_sentences(text, passages)
+    citations = citations_of(checks, by_n)
+    warnings = [w for c in checks for w in sentence_warnings(c, len(by_n))]
+    return ("".join(c.lead + c.text for c in checks) + tail).strip(), citations, warnings
+
+
+def is_refusal(text: str, passages: list[Passage]) -> bool:
+    """The refusal sentence with no marker that names a passage."""
+    numbers = {p.n for p in passages}
+    return _has_refusal(text) and not any(
+        n in numbers for m in _MARKER.finditer(text) for n in _numbers(m.group("nums")))
+
+
+def citations_of(checks: list[SentenceCheck], by_n: dict[int, Passage]) -> list[Citation]:
+    """One citation per cited passage, in order of first use, quoting its best sentence."""
+    citations: dict[int, Citation] = {}
+    for c in checks:
+        for n in c.valid:
+            if n not in citations:
+                citations[n] = citation_for(by_n[n], best_quote(c.claim, by_n[n].text))
+    return list(citations.values())
+
+
+def sentence_warnings(c: SentenceCheck, sources: int) -> list[str]:
+    """The warnings one checked sentence gives (invalid markers, no citation, missing quotes)."""
+    out: list[str] = []
+    excerpt = _excerpt(c.claim)
+    if c.invalid:
+        bad = ", ".join(f"[{n}]" for n in c.invalid)
+        out.append(f"Removed citation {bad}: there are only {sources} sources (in: \"{excerpt}\").")
+    if not c.valid and not c.invalid and c.factual:
+        out.append(f"No citation for: \"{excerpt}\"")
+    cited = "".join(f"[{n}]" for n in c.valid)
+    for quoted in c.quotes_missing:
+        where = f"in {cited}" if c.valid else "in any article"
+        out.append(f"Quote not found {where}: \"{_excerpt(quoted)}\"")
+    return out
 
 
 def best_quote(claim: str, passage_text: str) -> str:

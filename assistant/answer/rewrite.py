@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from assistant.answer.llm.client import ChatClient
 from assistant.answer.llm.prompts import load_messages
 from assistant.config import Settings
+from assistant.text import content_terms
 
 MAX_TURNS = 3  # previous turns shown to the model
 MAX_ANSWER_CHARS = 300
@@ -55,11 +56,14 @@ def rewrite_followup(
     *,
     settings: Settings | None = None,
     on_usage: Callable[[dict[str, int]], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> str:
     """The question made standalone from history [(question, answer), ...].
 
     With a client the model rewrites it (LLMError propagates: then call again with client=None);
-    on_usage receives the tokens that request used, when the server reports them.
+    on_usage receives the tokens that request used, when the server reports them. A model
+    rewrite that is no question or drops the follow-up's own words (rewrite_problem) is replaced
+    by the offline rewrite, and on_note is told why.
     Offline, a question that looks like a follow-up gets the previous question's key terms;
     a standalone question comes back unchanged. Pass the rewritten (standalone) previous
     questions in `history` so that chains of follow-ups keep their subject.
@@ -76,9 +80,41 @@ def rewrite_followup(
     if on_usage is not None and result.usage:
         on_usage(dict(result.usage))
     line = _first_line(result.text)
-    if not line or len(line) > 3 * len(question) + 300:
-        return offline_rewrite(history, question)
-    return line
+    problem = rewrite_problem(line, question)
+    if problem is None:
+        return line
+    fallback = offline_rewrite(history, question)
+    if on_note is not None:
+        shown = line if len(line) <= 80 else line[:79] + "…"
+        on_note(f"The model's rewrite of the follow-up (\"{shown}\") {problem}: searched with the "
+                f"offline rewrite \"{fallback}\" instead.")
+    return fallback
+
+
+# A rewrite must be a question: it ends with "?" or starts like one.
+_ASKS = re.compile(
+    r"^\s*(?:who|whom|whose|what|which|when|where|why|how|did|does|do|is|are|was|were|will|"
+    r"would|can|could|should|has|have|had|in what|on what|at what|to whom|name|list|tell)\b",
+    re.IGNORECASE,
+)
+_NOT_A_REWRITE = re.compile(r"^\s*(?:answer|assistant|user|conversation)\s*:|<<<|\[\d+\]",
+                            re.IGNORECASE)
+
+
+def rewrite_problem(rewrite: str, question: str) -> str | None:
+    """Why a model's rewrite of `question` cannot be used (None: it can): it must be a question
+    of sensible length that keeps every content word of the follow-up itself."""
+    if not rewrite:
+        return "is empty"
+    if len(rewrite) > 3 * len(question) + 300:
+        return "is too long"
+    if _NOT_A_REWRITE.search(rewrite) or not (rewrite.rstrip().endswith("?")
+                                               or _ASKS.match(rewrite)):
+        return "is not a question"
+    lost = sorted(content_terms(_LEADING.sub("", question)) - content_terms(rewrite))
+    if lost:
+        return f"drops words of the question ({', '.join(lost)})"
+    return None
 
 
 def format_history(history: list[tuple[str, str]]) -> str:

@@ -50,12 +50,25 @@ def _setup_readline(history_file: Path | None) -> Callable[[], None]:
     return save
 
 
+def usage_line(usage: dict[str, int], answered: int, unreported: int) -> str:
+    """/usage: token totals, never a 0 that only means the server did not say."""
+    if answered and unreported == answered:
+        return (f"LLM tokens this session: not reported by the server ({answered} "
+                f"answer{'s' if answered != 1 else ''})")
+    line = (f"LLM tokens this session: prompt {usage['prompt_tokens']}, "
+            f"completion {usage['completion_tokens']}")
+    if unreported:
+        line += f" ({unreported} of {answered} answers not reported by the server)"
+    return line
+
+
 def run_chat(answer_fn: Callable[[str, list[tuple[str, str]]], Any], io: ChatIO) -> None:
     """Read questions until /quit or end of input; keep history for follow-ups."""
     save = _setup_readline(io.history_file)
     history: list[tuple[str, str]] = []
     last: Any = None
     usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    answered = unreported = 0  # answers the model wrote; those whose server reported no usage
     io.write("Ask about your articles. /help for commands, Ctrl-D to quit.")
     try:
         while True:
@@ -82,8 +95,7 @@ def run_chat(answer_fn: Callable[[str, list[tuple[str, str]]], Any], io: ChatIO)
                 elif cmd == "/sources":
                     io.show_passages(last.passages if last is not None else [])
                 elif cmd == "/usage":
-                    io.write(f"LLM tokens this session: prompt {usage['prompt_tokens']}, "
-                             f"completion {usage['completion_tokens']}")
+                    io.write(usage_line(usage, answered, unreported))
                 else:
                     io.write(f"Unknown command {cmd}: /help lists the commands.")
                 continue
@@ -96,6 +108,9 @@ def run_chat(answer_fn: Callable[[str, list[tuple[str, str]]], Any], io: ChatIO)
                 io.write(f"Error: {exc}")
                 continue
             io.show_answer(answer)
+            if getattr(answer, "llm", None) is not None:  # the model wrote (or tried) it
+                answered += 1
+                unreported += answer.usage is None
             for key in usage:
                 usage[key] += int((answer.usage or {}).get(key, 0))
             last = answer

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -33,15 +36,28 @@ _OPEN_LINK = re.compile(r"!?\[[^\]\n]{0,200}(?:\](?:\([^)\n]{0,300})?)?$|!$")
 
 
 class TerminalStream:
-    """A streamed answer on the terminal: tokens sanitised, markdown links shown as their text
-    and images dropped (held back until complete), and a partial answer closed off (and said
-    to be discarded) when the LLM fails."""
+    """A streamed answer as a provisional draft: tokens (sanitised, dimmed, markdown links held
+    back until complete) go into a live region of the terminal, which is erased before the
+    verified answer is printed, so no text that verification removed stays on screen.
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.shown = False  # part of the current answer is on screen
+    Streams only to a terminal that understands cursor movement; the draft stops growing
+    before it would scroll off the screen (it could not be erased any more).
+    """
+
+    def __init__(self, enabled: bool, *, ansi: bool | None = None) -> None:
+        if ansi is None:  # a terminal that cannot move its cursor could not erase the draft
+            ansi = os.environ.get("TERM", "") not in ("", "dumb", "unknown")
+        self.enabled = enabled and ansi
         self.noticed: list[str] = []
         self._held = ""
+        self._rows = 1  # screen rows the draft occupies
+        self._col = 0
+        self._shown = False
+        self._full = False
+        size = shutil.get_terminal_size()
+        # rows the draft may fill: it must never scroll off the screen, where it could not be
+        # erased (a margin of 4 rows for a width the terminal counts differently)
+        self._width, self._limit = max(20, size.columns), max(2, size.lines - 4)
 
     @property
     def sink(self) -> Callable[[str], None] | None:
@@ -53,55 +69,73 @@ class TerminalStream:
         match = _OPEN_LINK.search(text)
         cut = match.start() if match else len(text)
         out, self._held = text[:cut], text[cut:]
-        if out:
-            click.echo(strip_offsource_links(out, set()), nl=False)
-            self.shown = True
+        self._show(strip_offsource_links(out, set()))
+
+    def _show(self, text: str) -> None:
+        if self._full or not text:
+            return
+        text = text.replace("\t", " ")  # a tab's width depends on the column: counted as one
+        fits = []
+        for ch in text:
+            rows, col = self._advance(ch)
+            if rows > self._limit:
+                self._full = True
+                break
+            self._rows, self._col = rows, col
+            fits.append(ch)
+        if fits:
+            # color=True: the draft exists only on a terminal (enabled), where it must be erasable
+            click.echo(click.style("".join(fits), dim=True), nl=False, color=True)
+            self._shown = True
+
+    def _advance(self, ch: str) -> tuple[int, int]:
+        if ch == "\n":
+            return self._rows + 1, 0
+        width = 0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else (
+            2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
+        if self._col + width > self._width:
+            return self._rows + 1, width
+        return self._rows, self._col + width
+
+    def erase(self) -> None:
+        """Remove the draft from the screen (cursor back to where it began)."""
+        if self._shown:
+            up = f"\x1b[{self._rows - 1}A" if self._rows > 1 else ""
+            click.echo(f"\r{up}\x1b[J", nl=False, color=True)
+        self._held, self._rows, self._col, self._shown, self._full = "", 1, 0, False, False
 
     def notice(self, message: str) -> None:
-        """Report an LLM fault (qa.ask's notice); a partial answer on screen is closed off."""
-        if self.shown:
-            click.echo("")
-            click.secho("(partial answer discarded)", dim=True)
-        self.shown, self._held = False, ""
+        """Report an LLM fault (qa.ask's notice); the draft on screen is erased first."""
+        self.erase()
         self.noticed.append(message)
         click.echo(sanitize(message, False), err=True)
 
     def reset(self) -> None:
         """Forget the previous answer (call before each question)."""
-        self.shown, self._held, self.noticed = False, "", []
-
-    def end(self) -> bool:
-        """Flush held text; True when the answer on screen came in full from the stream."""
-        if self._held:
-            click.echo(strip_offsource_links(self._held, set()), nl=False)
-            self.shown = True
-        shown, self._held = self.shown, ""
-        self.shown = False
-        return shown
+        self.erase()
+        self.noticed = []
 
 
-def print_answer(answer: Answer, as_json: bool, streamed: bool | TerminalStream = False) -> None:
+def print_answer(answer: Answer, as_json: bool, streamed: TerminalStream | None = None) -> None:
     """JSON on stdout, or the answer + sources on stdout and warnings on stderr.
 
-    `streamed` is True (or the TerminalStream that showed it) when the body is already on screen;
-    a TerminalStream's notices are not repeated as warnings.
+    `streamed` is the TerminalStream that showed the draft: it is erased and the verified answer
+    printed in full; its notices are not repeated as warnings.
     """
+    noticed: list[str] = []
+    if streamed is not None:
+        noticed = list(streamed.noticed)
+        streamed.erase()
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
-    noticed: list[str] = []
-    if isinstance(streamed, TerminalStream):
-        noticed = list(streamed.noticed)
-        streamed = streamed.end()
-    if streamed:
-        click.echo("")  # end the streamed line before anything else is written
     allowed = {c.url for c in answer.citations if c.url}
     shown = dataclasses.replace(
         answer, warnings=[w for w in answer.warnings if not any(w.startswith(n) for n in noticed)]
     )
     for line in render_warnings(shown):
         click.secho(strip_offsource_links(line, allowed), err=True, dim=True)
-    click.echo(render_answer(answer, with_body=not streamed))
+    click.echo(render_answer(answer))
 
 
 def _progress_bar(total_hint: int) -> Any:
@@ -160,15 +194,12 @@ def _print_ingest(app: App, report: Any) -> None:
         click.echo("Nothing to index: the paths hold no files.", err=True)
 
 
-def chat_io(app: App, streamed: bool | TerminalStream) -> Any:
+def chat_io(app: App, streamed: TerminalStream | None) -> Any:
     """The terminal side of the chat loop (pass the TerminalStream the answers stream through)."""
     from assistant.cli.chat import ChatIO
 
     def show(answer: Answer) -> None:
-        if isinstance(streamed, TerminalStream):
-            print_answer(answer, as_json=False, streamed=streamed)
-        else:
-            print_answer(answer, as_json=False, streamed=streamed and answer.mode == "llm")
+        print_answer(answer, as_json=False, streamed=streamed)
 
     history = app.state_dir / "chat_history"
     return ChatIO(

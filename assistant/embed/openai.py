@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.embed.names import LOCAL_Q8
 from assistant.errors import ConfigError, LLMError
+
+if TYPE_CHECKING:
+    from assistant.deadline import Clock
 
 OPENAI_BATCH = 256  # inputs per /v1/embeddings request
 _KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
@@ -18,8 +22,10 @@ _KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
 class OpenAIEmbedder:
     """An OpenAI-compatible /v1/embeddings endpoint; rows are L2-normalised here."""
 
-    def __init__(self, settings: Settings, model: str) -> None:
+    def __init__(self, settings: Settings, model: str, *, clock: Clock | None = None) -> None:
         import openai
+
+        from assistant.deadline import CallGuard, guarded_http_client, is_local, timeouts_from
 
         if not (settings.openai_api_key or settings.openai_base_url):
             raise ConfigError(
@@ -29,11 +35,14 @@ class OpenAIEmbedder:
         self.name = f"openai:{model}"
         self.model = model
         self._secret = settings.openai_api_key or ""
+        # the same retry policy (the SDK's) and deadline as chat answers: assistant/deadline.py
+        self._guard = CallGuard(timeouts_from(settings), clock=clock,
+                                local=is_local(settings.openai_base_url or ""))
         self._client = openai.OpenAI(
             api_key=settings.openai_api_key or "unused",
             base_url=settings.openai_base_url,
-            timeout=settings.llm_timeout,
             max_retries=settings.llm_retries,
+            http_client=guarded_http_client(self._guard),
         )
         self._dim: int | None = _KNOWN_DIMS.get(model)
 
@@ -60,11 +69,12 @@ class OpenAIEmbedder:
     def _request(self, texts: list[str]) -> np.ndarray:
         import openai
 
+        self._guard.start()
         try:
             reply = self._client.embeddings.create(model=self.model, input=texts)
             data = sorted(reply.data, key=lambda d: d.index)
             vectors = np.asarray([d.embedding for d in data], dtype=np.float32)
-        except openai.APIError as exc:
+        except openai.OpenAIError as exc:
             raise LLMError(self._describe(exc)) from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise LLMError(self._describe(exc)) from None
@@ -81,8 +91,13 @@ class OpenAIEmbedder:
         import openai
 
         status = getattr(exc, "status_code", None)
-        if isinstance(exc, openai.APITimeoutError):
-            hint = "the server did not answer in time: raise ASSISTANT_LLM_TIMEOUT or check it"
+        from assistant.deadline import DeadlineExceeded, NotRetried
+
+        if isinstance(exc, openai.APITimeoutError | NotRetried):
+            hint = ("the server did not answer in time: raise ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT "
+                    "or check it")
+        elif isinstance(exc, DeadlineExceeded):
+            hint = "the call outlasted ASSISTANT_LLM_TIMEOUT: raise it or check the server"
         elif status in (401, 403):
             hint = "the key was refused: check OPENAI_API_KEY"
         elif status == 404:

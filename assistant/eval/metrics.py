@@ -203,4 +203,16 @@ def score_question(q: EvalQuestion, ans: dict[str, Any] | None, top_k: int) -> d
             "unanswerable": None if q.answer is None else q.answer == "",
         },
         "citations": _citation_scores(q, ans, answered),
+        "llm": _llm_scores(ans),
     }
+
+
+def _llm_scores(ans: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's part of an answer: its verification verdict and token usage (None: the
+    server reported none); None when no model answered."""
+    llm = ans.get("llm")
+    if not isinstance(llm, dict):
+        return None
+    usage = ans.get("usage")
+    return {"verification": llm.get("verification"),
+            "usage": dict(usage) if isinstance(usage, dict) else None}

@@ -94,15 +94,13 @@ def _answer_index(obj: dict[str, Any], choices: list[str] | None) -> int | None:
     return value
 
 
-def _question_from_obj(obj: Any) -> EvalQuestion:
+def _question_from_obj(obj: Any, lineno: int) -> EvalQuestion:
     if not isinstance(obj, dict):
         raise _Malformed("expected a JSON object")
     text = obj.get("question")
     if not isinstance(text, str) or not text.strip():
         raise _Malformed("missing 'question'")
-    qid = _opt_str(obj, "id")
-    if not qid:
-        raise _Malformed("missing 'id'")
+    qid = _opt_str(obj, "id") or f"line-{lineno}"  # a quick file without ids just works
     choices = _str_list(obj, "choices") or None
     index = _answer_index(obj, choices)
     answer = _opt_str(obj, "answer")
@@ -153,7 +151,7 @@ def _parse_jsonl(path: Path, lines: list[str]) -> tuple[list[EvalQuestion], list
             continue
         where = f"{path.name}:{lineno}"
         try:
-            q = _question_from_obj(json.loads(line))
+            q = _question_from_obj(json.loads(line), lineno)
         except json.JSONDecodeError as exc:
             warnings.append(f"{where}: invalid JSON ({exc.msg}), line skipped")
             continue
@@ -193,6 +191,6 @@ def load_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
         detail = f" ({len(warnings)} malformed lines)" if warnings else ""
         raise EvalError(
             f"{path} holds no questions{detail}: write one JSON object per line with "
-            '"id" and "question", or one question per line in a .txt file'
+            'a "question" (and an "id"), or one question per line in a .txt file'
         )
     return questions, warnings

@@ -30,6 +30,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("citations: answers", "citations.n", "n"),
     ("citations: all valid", "citations.all_valid", "r"),
     ("citations: cite a gold article", "citations.cites_gold", "r"),
+    ("LLM: answers / verified / partly / unverified", "llm.n|llm.verified|llm.partly|llm.unverified", "n"),
+    ("LLM: answers with usage / unknown", "llm.usage_reported|llm.usage_unknown", "n"),
+    ("LLM tokens: prompt / completion (reported)", "llm.prompt_tokens|llm.completion_tokens", "n"),
     ("latency: p50 (ms)", "latency_ms.p50", "ms"),
     ("latency: p95 (ms)", "latency_ms.p95", "ms"),
     ("latency: total (s)", "latency_ms.total", "s"),
@@ -44,7 +47,7 @@ CHART: list[tuple[str, str]] = [
     ("refusal recall", "refusal.recall"),
     ("citations valid", "citations.all_valid"),
 ]
-_COUNT_KEYS = {"n", "k", "evidence_n", "answer_recall_n", "n_gold", "unanswerable", "refused"}
+_COUNT_KEYS = {"n", "k", "evidence_n", "answer_recall_n", "n_gold", "unanswerable", "refused", "llm"}
 
 
 def _get(block: dict[str, Any], path: str) -> Any:

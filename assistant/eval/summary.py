@@ -114,9 +114,26 @@ def _latency(rows: Sequence[ScoredRow]) -> dict[str, Any]:
     }
 
 
-def metric_block(rows: Sequence[ScoredRow], top_k: int) -> dict[str, Any]:
-    """The six metric groups of the summary for a set of questions."""
+def _llm(rows: Sequence[ScoredRow]) -> dict[str, Any]:
+    """Answers the model wrote, by verdict, and their tokens (only what servers reported)."""
+    scored = [r.scores["llm"] for r in rows if r.scores.get("llm")]
+    reported = [s["usage"] for s in scored if s["usage"]]
+    verdicts = [s["verification"] for s in scored]
     return {
+        "n": len(scored),
+        **{v: verdicts.count(v) for v in ("verified", "partly", "unverified", "refusal")},
+        "usage_reported": len(reported),
+        "usage_unknown": len(scored) - len(reported),
+        "prompt_tokens": sum(int(u.get("prompt_tokens", 0)) for u in reported),
+        "completion_tokens": sum(int(u.get("completion_tokens", 0)) for u in reported),
+        "total_tokens": sum(int(u.get("total_tokens", 0)) for u in reported),
+    }
+
+
+def metric_block(rows: Sequence[ScoredRow], top_k: int) -> dict[str, Any]:
+    """The metric groups of the summary for a set of questions (llm only when a model wrote
+    some of the answers)."""
+    block = {
         "retrieval": _retrieval(rows, top_k),
         "answer": _answer(rows),
         "mc": _mc(rows),
@@ -124,6 +141,10 @@ def metric_block(rows: Sequence[ScoredRow], top_k: int) -> dict[str, Any]:
         "citations": _citations(rows),
         "latency_ms": _latency(rows),
     }
+    llm = _llm(rows)
+    if llm["n"]:
+        block["llm"] = llm
+    return block
 
 
 def build_summary(rows: Sequence[ScoredRow], top_k: int, config: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.errors import EmbedderMismatchError
+
 VECTORS_DIR = "vectors"  # the index's folder inside the store folder
 _PAGE = 1000  # chunk ids per Chroma read while building
 MATRIX = "matrix.f32"  # rows of float32, row-major, no header (shape in meta.json)
@@ -34,7 +36,9 @@ class ChunkSource(Protocol):
 
 
 class VectorSource(Protocol):
-    """Where the vectors come from (the Chroma store)."""
+    """Where the vectors come from (the Chroma store), and the embedder asking for them."""
+
+    embedder_name: str
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
@@ -48,6 +52,7 @@ class VectorIndex:
     days: np.ndarray
     sources: list[str]
     matrix: np.ndarray
+    embedder: str | None = None  # who made the vectors (None: an index written before it was recorded)
     _last: tuple[bytes, np.ndarray] | None = field(default=None, repr=False)
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
@@ -112,7 +117,8 @@ def _build(manifest: ChunkSource, store: VectorSource, folder: Path, generation:
                     days.append(int(r[5]))
     np.save(tmp / "days.npy", np.asarray(days, dtype=np.int32))
     (tmp / "meta.json").write_text(json.dumps(
-        {"generation": generation, "dim": dim, "ids": ids, "sources": sources}), "utf-8")
+        {"generation": generation, "dim": dim, "ids": ids, "sources": sources,
+         "embedder": store.embedder_name}), "utf-8")
     old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(old)
@@ -139,7 +145,7 @@ def _load(folder: Path) -> VectorIndex | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return VectorIndex(int(meta["generation"]), list(meta["ids"]), days, list(meta["sources"]),
-                       matrix)
+                       matrix, meta.get("embedder"))
 
 
 def ensure_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> bool:
@@ -154,12 +160,16 @@ def load_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> Ve
     """The index for the manifest's current generation, rebuilt when stale or damaged."""
     generation = manifest.generation()
     index = _load(folder)
-    if index is None or index.generation != generation:
+    if index is not None and index.embedder not in (None, store.embedder_name):
+        raise EmbedderMismatchError(
+            f"The store {folder.parent} was built with embedder {index.embedder!r}, not "
+            f"{store.embedder_name!r}: set ASSISTANT_EMBED_MODEL={index.embedder} or use another --store")
+    if index is None or index.generation != generation or index.embedder is None:
         from filelock import FileLock
 
         with FileLock(str(folder.with_name(folder.name + ".lock"))):  # one builder at a time
             index = _load(folder)
-            if index is None or index.generation != generation:
+            if index is None or index.generation != generation or index.embedder is None:
                 _build(manifest, store, folder, generation)
                 index = _load(folder)
     if index is None:

@@ -1,12 +1,18 @@
-"""The OpenAI-compatible chat client: timeouts, retries with Retry-After, streaming, safe errors."""
+"""The OpenAI-compatible chat client: always streamed, the SDK's own retries, one deadline per call.
+
+Retries, backoff and Retry-After are the openai SDK's (`max_retries`); assistant/deadline.py adds
+the overall deadline, the quota no-retry and the local-server rule through httpx hooks. Every reply
+is requested as a stream, also when nobody watches it: a CPU server then has a time-to-first-token
+limit (prompt processing) and an idle limit between chunks instead of one limit for the whole reply.
+"""
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
+import queue
 import re
-import time
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,24 +22,27 @@ from assistant.config import Settings
 from assistant.errors import ConfigError, LLMError
 
 if TYPE_CHECKING:
-    import httpx
     import openai
+
+    from assistant.deadline import Clock, Timeouts
 
 log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
-MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer wait is reported at once, not waited for
-TIMEOUT_BACKOFF_S = 0.25  # after a timeout the wait already happened: retry almost at once
 NO_LLM = "or use --no-llm"  # every fault message ends with the way out
+LOCAL_NO_RETRY = ("; not retried: a local server keeps working on a request the client gave up "
+                  "on, so a retry would queue behind it")
 
 
 @dataclass(frozen=True)
 class ChatResult:
-    """The model's reply: full text, token usage when the server reports it, and why it stopped."""
+    """The model's reply: full text, token usage (None: the server did not report it), why it
+    stopped, and the model the server says answered."""
 
     text: str
     usage: dict[str, int] | None
     finish_reason: str | None = None
+    model: str | None = None
 
 
 class ChatClient(Protocol):
@@ -51,7 +60,7 @@ class ChatClient(Protocol):
 
 
 class StreamCutError(LLMError):
-    """The stream broke off mid-answer; the partial text was discarded."""
+    """The stream broke off (or stalled) mid-answer; the partial text was discarded."""
 
 
 class LLMFailureDetail(Exception):
@@ -63,16 +72,12 @@ class _Fault:
     kind: str  # a key of _MESSAGES
     detail: str
     status: int | None = None
-    retry_after: float | None = None
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in ("timeout", "rate", "server")
+    wait: str = ""  # what a 429 asked for (the header as sent, shown, never parsed)
 
 
 @dataclass
 class _Progress:
-    opened: bool = False  # the server accepted the request and began streaming
+    opened: bool = False  # the server began streaming
     parts: list[str] = field(default_factory=list)
 
 
@@ -80,10 +85,29 @@ class _SinkError(Exception):
     """on_token raised: re-raised unchanged, never mistaken for a server fault."""
 
 
-def make_chat_client(
-    settings: Settings, *, http_client: httpx.Client | None = None
-) -> OpenAIChatClient:
-    """The chat client for the configured server; the key is sent only when the user set one."""
+class _Waited(Exception):
+    """No chunk came in time: kind is "first_token", "stall" or "deadline"."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class _StreamEnded(ValueError):
+    """The stream closed without a final chunk."""
+
+
+class _NoEvents(ValueError):
+    """The reply held no server-sent event at all."""
+
+
+def make_chat_client(settings: Settings, *, clock: Clock | None = None) -> OpenAIChatClient:
+    """The chat client for the configured server; the key is sent only when the user set one.
+
+    `clock` measures the overall deadline (default time.monotonic; tests inject one).
+    """
+    from assistant.deadline import timeouts_from
+
     if not (settings.openai_api_key or settings.openai_base_url):
         raise ConfigError(
             "No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL (or use --no-llm)"
@@ -92,14 +116,14 @@ def make_chat_client(
         model=settings.llm_model,
         base_url=settings.openai_base_url or OPENAI_URL,
         api_key=settings.openai_api_key,
-        timeout=settings.llm_timeout,
+        timeouts=timeouts_from(settings),
         retries=settings.llm_retries,
-        http_client=http_client,
+        clock=clock,
     )
 
 
 class OpenAIChatClient:
-    """openai.OpenAI with SDK retries off and our own loop, so every fault ends in one LLMError."""
+    """openai.OpenAI with its own retries, a guarded httpx client, and one LLMError per fault."""
 
     def __init__(
         self,
@@ -107,19 +131,21 @@ class OpenAIChatClient:
         model: str,
         base_url: str,
         api_key: str | None,
-        timeout: float,
+        timeouts: Timeouts,
         retries: int,
-        http_client: httpx.Client | None = None,
+        clock: Clock | None = None,
     ) -> None:
         import openai
 
+        from assistant.deadline import CallGuard, guarded_http_client, is_local
+
         self.model = model
-        self.timeout = float(timeout)
-        self._deadline = float("inf")
+        self.timeouts = timeouts
         self.retries = max(0, int(retries))
         self._url = display_url(base_url)
         self._key = api_key or ""
         self._include_usage = True
+        self._guard = CallGuard(timeouts, local=is_local(base_url), clock=clock)
         # An explicit key (or a provider returning "") stops the SDK reading OPENAI_API_KEY itself;
         # with no key the Authorization header is omitted on purpose (local servers need none).
         key: str | Callable[[], str] = api_key if api_key else (lambda: "")
@@ -127,13 +153,17 @@ class OpenAIChatClient:
         self._client = openai.OpenAI(
             api_key=key,
             base_url=base_url,
-            timeout=self.timeout,
-            max_retries=0,
-            http_client=http_client,
+            max_retries=self.retries,
+            http_client=guarded_http_client(self._guard),
         )
 
     def __repr__(self) -> str:
         return f"OpenAIChatClient(model={self.model!r}, base_url={self._url!r})"
+
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts of the last call (the SDK's retries included)."""
+        return self._guard.attempts
 
     def complete(
         self,
@@ -142,60 +172,36 @@ class OpenAIChatClient:
         on_token: Callable[[str], None] | None = None,
         max_tokens: int | None = None,
     ) -> ChatResult:
-        """One chat completion (streamed through on_token when given); LLMError on any fault."""
-        attempts = self.retries + 1
-        # The whole call, retries and waits included, never outlasts timeout x attempts (plus the
-        # short pauses between timed-out attempts): a long Retry-After is cut to fit.
-        self._deadline = time.monotonic() + self.timeout * attempts + TIMEOUT_BACKOFF_S * self.retries
-        fault: _Fault | None = None
-        tried = 0
-        for attempt in range(attempts):
-            tried = attempt + 1
-            if attempt and self._deadline - time.monotonic() < 0.5:
-                break
-            outcome = self._attempt(messages, on_token, max_tokens)
-            if isinstance(outcome, ChatResult):
-                return outcome
-            fault = outcome
-            log.debug("LLM attempt %d/%d failed: %s %s", tried, attempts, fault.kind, fault.detail)
-            wait = _wait_before_retry(fault, attempt)
-            if not fault.retryable or tried >= attempts or wait is None:
-                break
-            time.sleep(max(0.0, min(wait, self._deadline - time.monotonic() - 0.5)))
-        assert fault is not None
-        raise self._error(fault, tried)
-
-    def _attempt(
-        self,
-        messages: list[dict[str, str]],
-        on_token: Callable[[str], None] | None,
-        max_tokens: int | None,
-    ) -> ChatResult | _Fault:
+        """One streamed chat completion (tokens passed to on_token as they come); LLMError on
+        any fault, a StreamCutError when text had already been streamed."""
         import httpx
         import openai
 
+        self._guard.start()
         progress = _Progress()
         try:
-            if on_token is None:
-                return self._plain(messages, max_tokens)
-            return self._stream(messages, on_token, max_tokens, progress)
+            stream = self._client.chat.completions.create(**self._params(messages, max_tokens))
+            progress.opened = True
+            return self._consume(stream, on_token, progress)
         except _SinkError as exc:
             assert exc.__cause__ is not None
             raise exc.__cause__ from None
-        except (openai.APIError, httpx.HTTPError, ValueError, TypeError, AttributeError,
-                IndexError, KeyError) as exc:
-            fault = _classify(exc, self._key, streamed=progress.opened)
-        if (fault.kind == "request" and on_token is not None and self._include_usage
+        except (openai.OpenAIError, httpx.HTTPError, _Waited, ValueError, TypeError,
+                AttributeError, IndexError, KeyError) as exc:
+            fault = _classify(exc, self._key, streamed=progress.opened and not isinstance(
+                exc, _NoEvents), shown=bool(progress.parts))
+        if (fault.kind == "request" and self._include_usage
                 and "stream_options" in fault.detail.lower()):
             self._include_usage = False  # an older server rejects stream_options: ask again without
-            return self._attempt(messages, on_token, max_tokens)
-        return fault
+            return self.complete(messages, on_token=on_token, max_tokens=max_tokens)
+        log.debug("LLM call failed after %d attempt(s): %s %s", self.attempts, fault.kind,
+                  fault.detail)
+        raise self._error(fault)
 
     def _params(self, messages: list[dict[str, str]], max_tokens: int | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"model": self.model, "messages": messages}
-        left = self._deadline - time.monotonic()
-        if left < self.timeout:
-            params["timeout"] = max(0.5, left)
+        params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
+        if self._include_usage:
+            params["stream_options"] = {"include_usage": True}
         if self._extra:
             params["extra_headers"] = self._extra
         # reasoning models spend hidden tokens first: a small cap would leave them no answer
@@ -203,65 +209,120 @@ class OpenAIChatClient:
             params["max_tokens"] = max_tokens
         return params
 
-    def _plain(self, messages: list[dict[str, str]], max_tokens: int | None) -> ChatResult:
-        resp: Any = self._client.chat.completions.create(**self._params(messages, max_tokens))
-        choices = getattr(resp, "choices", None)
-        if not isinstance(choices, list) or not choices:
-            raise ValueError("no choices in the reply")
-        content = getattr(getattr(choices[0], "message", None), "content", None)
-        if not isinstance(content, str):
-            raise ValueError("no message content in the reply")
-        finish = getattr(choices[0], "finish_reason", None)
-        return ChatResult(content, _usage(getattr(resp, "usage", None)), finish)
-
-    def _stream(
-        self,
-        messages: list[dict[str, str]],
-        on_token: Callable[[str], None],
-        max_tokens: int | None,
-        progress: _Progress,
+    def _consume(
+        self, stream: Any, on_token: Callable[[str], None] | None, progress: _Progress
     ) -> ChatResult:
-        params = self._params(messages, max_tokens)
-        if self._include_usage:
-            params["stream_options"] = {"include_usage": True}
-        stream: Any = self._client.chat.completions.create(stream=True, **params)
+        """Read the stream (in a helper thread) under the first-token, idle and overall limits."""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        abandon = threading.Event()
+        threading.Thread(target=_pump, args=(stream, events, abandon), daemon=True).start()
         usage: dict[str, int] | None = None
         finish: str | None = None
-        progress.opened = True
-        with stream:
-            for chunk in stream:
-                usage = _usage(getattr(chunk, "usage", None)) or usage
-                for choice in getattr(chunk, "choices", None) or []:
-                    piece = getattr(getattr(choice, "delta", None), "content", None)
+        model: str | None = None
+        seen = False
+        try:
+            while True:
+                kind, item = self._next_event(events, started=bool(progress.parts))
+                if kind == "end":
+                    break
+                if kind == "error":
+                    raise item
+                seen = True
+                model = getattr(item, "model", None) or model
+                usage = _usage(getattr(item, "usage", None)) or usage
+                for choice in getattr(item, "choices", None) or []:
                     finish = getattr(choice, "finish_reason", None) or finish
+                    piece = getattr(getattr(choice, "delta", None), "content", None)
                     if isinstance(piece, str) and piece:
                         progress.parts.append(piece)
-                        try:
-                            on_token(piece)
-                        except Exception as exc:
-                            raise _SinkError() from exc
+                        if on_token is not None:
+                            try:
+                                on_token(piece)
+                            except Exception as exc:
+                                raise _SinkError() from exc
+        finally:
+            if not abandon.is_set():
+                abandon.set()
+                _hang_up(stream)
+        if not seen:
+            raise _NoEvents("no server-sent events in the reply")
         if finish is None:
             raise _StreamEnded("the stream ended before the answer was complete")
-        return ChatResult("".join(progress.parts), usage, finish)
+        return ChatResult("".join(progress.parts), usage, finish, model)
 
-    def _error(self, fault: _Fault, tried: int) -> LLMError:
-        wait = f"; it asks to wait {fault.retry_after:g} s" if fault.retry_after else ""
+    def _next_event(self, events: queue.Queue[tuple[str, Any]], *, started: bool
+                    ) -> tuple[str, Any]:
+        guard = self._guard
+        wait, kind = ((guard.timeouts.idle, "stall") if started
+                      else (guard.first_token_left(), "first_token"))
+        left = guard.left()
+        if left < wait:
+            wait, kind = left, "deadline"
+        try:
+            return events.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            raise _Waited(kind) from None
+
+    def _error(self, fault: _Fault) -> LLMError:
+        t = self.timeouts
+        tried = self.attempts
+        why = LOCAL_NO_RETRY if self._guard.local and fault.kind == "first_token" else ""
         text = _MESSAGES[fault.kind].format(
-            url=self._url, model=self.model, secs=f"{self.timeout:g}", status=fault.status,
-            tries=f"{tried} attempt{'s' if tried != 1 else ''}", detail=fault.detail, wait=wait,
+            url=self._url, model=self.model, status=fault.status, detail=fault.detail,
+            tries=f"{tried} attempt{'s' if tried != 1 else ''}", wait=fault.wait, why=why,
+            connect=f"{t.connect:g}", first=f"{t.first_token:g}", idle=f"{t.idle:g}",
+            total=f"{t.total:g}",
         )
-        error = (StreamCutError if fault.kind == "cut" else LLMError)(f"{text}, {NO_LLM}.")
+        cut = fault.kind in ("cut", "stall", "deadline_cut")
+        error = (StreamCutError if cut else LLMError)(f"{text}, {NO_LLM}.")
         error.__cause__ = LLMFailureDetail(f"{fault.kind}: {fault.detail}")
         return error
 
 
+def _pump(stream: Any, events: queue.Queue[tuple[str, Any]], abandon: threading.Event) -> None:
+    """Move the stream's chunks to `events` until it ends, fails or is abandoned."""
+    try:
+        for chunk in stream:
+            if abandon.is_set():
+                return
+            events.put(("chunk", chunk))
+        events.put(("end", None))
+    except BaseException as exc:  # handed to the reading thread, which classifies it
+        events.put(("error", exc))
+    finally:
+        try:
+            stream.close()
+        except Exception as exc:  # closing an abandoned stream may fail: nothing to do
+            log.debug("closing the stream: %s", type(exc).__name__)
+
+
+def _hang_up(stream: Any) -> None:
+    """Shut the socket of an abandoned stream: the helper thread wakes and the server sees the
+    client leave (llama.cpp then stops generating)."""
+    try:
+        net = stream.response.extensions.get("network_stream")
+        sock = net.get_extra_info("socket") if net is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError) as exc:
+        log.debug("hang up: %s", type(exc).__name__)
+
+
 _MESSAGES = {
-    "refused": "Cannot connect to the LLM server at {url}: connection refused. "
+    "refused": "Cannot connect to the LLM server at {url}: connection refused ({tries}). "
     "Start the server or fix OPENAI_BASE_URL",
-    "connect": "Cannot connect to the LLM server at {url} ({detail}). "
+    "connect": "Cannot connect to the LLM server at {url} ({detail}; {tries}). "
     "Check OPENAI_BASE_URL and the network",
-    "timeout": "The LLM server at {url} did not answer within {secs} s ({tries}). "
+    "connect_timeout": "Cannot connect to the LLM server at {url} within {connect} s ({tries}). "
+    "Check OPENAI_BASE_URL and the network, or raise ASSISTANT_LLM_CONNECT_TIMEOUT",
+    "first_token": "The LLM server at {url} sent no answer within {first} s ({tries}{why}). "
+    "Raise ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT or check the server",
+    "stall": "The LLM answer from {url} stalled (no new text for {idle} s): partial answer "
+    "discarded. Raise ASSISTANT_LLM_IDLE_TIMEOUT or check the server",
+    "deadline": "The LLM server at {url} did not finish within {total} s ({tries}). "
     "Raise ASSISTANT_LLM_TIMEOUT or check the server",
+    "deadline_cut": "The LLM answer from {url} did not finish within {total} s: partial answer "
+    "discarded. Raise ASSISTANT_LLM_TIMEOUT or check the server",
     "auth": "The LLM server at {url} rejected the API key (HTTP {status}). "
     "Set a valid OPENAI_API_KEY for this server",
     "model": "The LLM server at {url} does not know model '{model}' (HTTP 404). "
@@ -280,10 +341,6 @@ _MESSAGES = {
 }
 
 
-class _StreamEnded(ValueError):
-    """The stream closed without a final chunk."""
-
-
 def _usage(raw: Any) -> dict[str, int] | None:
     if raw is None:
         return None
@@ -295,17 +352,32 @@ def _usage(raw: Any) -> dict[str, int] | None:
     return out or None
 
 
-def _classify(exc: BaseException, key: str, *, streamed: bool) -> _Fault:
+def _classify(exc: BaseException, key: str, *, streamed: bool, shown: bool) -> _Fault:
     """Map an SDK/transport/parsing exception to a fault whose detail holds no secret."""
     import httpx
     import openai
 
+    from assistant.deadline import DeadlineExceeded, NotRetried
+
     name = type(exc).__name__
-    if isinstance(exc, _StreamEnded) or (streamed and not isinstance(exc, openai.APIStatusError)):
-        return _Fault("cut", redact(f"{name}: {exc}", key) if not isinstance(exc, _StreamEnded)
-                      else str(exc))
+    if isinstance(exc, _Waited):
+        if exc.kind == "deadline" and shown:
+            return _Fault("deadline_cut", "deadline")
+        return _Fault("stall" if shown else exc.kind, exc.kind)
+    if isinstance(exc, DeadlineExceeded):
+        return _Fault("deadline", str(exc))
+    if isinstance(exc, NotRetried):
+        return _Fault("first_token", str(exc))
+    if isinstance(exc, _NoEvents):
+        return _Fault("malformed", str(exc))
+    if isinstance(exc, _StreamEnded):
+        return _Fault("cut", str(exc))
+    if streamed and not isinstance(exc, openai.APIStatusError):
+        return _Fault("cut", redact(f"{name}: {exc}", key))
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-        return _Fault("timeout", name)
+        cause = exc if isinstance(exc, httpx.TimeoutException) else exc.__cause__
+        return _Fault("connect_timeout" if isinstance(cause, httpx.ConnectTimeout)
+                      else "first_token", name)
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         chain = " ".join(str(e) for e in _chain(exc))
         kind = "refused" if "refused" in chain.lower() else "connect"
@@ -325,9 +397,18 @@ def _status_fault(exc: openai.APIStatusError, key: str) -> _Fault:
     if status == 429 and "quota" in detail.lower():
         return _Fault("quota", detail, status)  # out of credit: waiting will not help
     if status in (408, 409, 429) or status >= 500:
-        kind = "rate" if status == 429 else "server"
-        return _Fault(kind, detail, status, _retry_after(exc.response.headers))
+        return _Fault("rate" if status == 429 else "server", detail, status,
+                      _asked_wait(exc.response.headers))
     return _Fault("request", detail, status)
+
+
+def _asked_wait(headers: Any) -> str:
+    """"; it asks to wait 3600 s" from Retry-After(-Ms) as sent (shown, not interpreted)."""
+    for name, unit in (("retry-after-ms", " ms"), ("retry-after", " s")):
+        raw = " ".join(str(headers.get(name) or "").split())[:40]
+        if raw:
+            return f"; it asks to wait {raw}{unit if raw.replace('.', '').isdigit() else ''}"
+    return ""
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -347,32 +428,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
         out.append(current)
         current = current.__cause__ or current.__context__
     return out
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from Retry-After-Ms / Retry-After (seconds or an HTTP date); None when absent."""
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        raw = headers.get("retry-after")
-        if not raw:
-            return None
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(str(raw))
-            return max(0.0, float(when.timestamp()) - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _wait_before_retry(fault: _Fault, attempt: int) -> float | None:
-    """Seconds to wait before the next attempt; None when the server asks for too long a wait."""
-    if fault.kind == "timeout":
-        return TIMEOUT_BACKOFF_S
-    if fault.retry_after is not None:
-        return fault.retry_after if fault.retry_after <= MAX_RETRY_AFTER_S else None
-    return min(0.5 * 2.0**attempt, 8.0) * random.uniform(0.75, 1.0)
 
 
 def redact(text: str, key: str) -> str:

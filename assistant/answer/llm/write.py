@@ -6,10 +6,10 @@ import re
 import time
 from collections.abc import Callable
 
-from assistant.answer.citations import check_citations
 from assistant.answer.llm.budget import ANSWER_TOKENS, count_tokens, fit_passages, plan_budget
 from assistant.answer.llm.client import ChatClient
 from assistant.answer.llm.prompts import load_messages
+from assistant.answer.llm.verify import model_block, unverified_block, verify
 from assistant.config import Settings
 from assistant.errors import LLMError
 from assistant.models import NOT_FOUND, Answer, Passage
@@ -36,8 +36,9 @@ def answer_with_llm(
 ) -> Answer:
     """Ask the model with the passages that fit its context; check its citations.
 
-    mode "llm", or "none" for the refusal sentence. Raises LLMError (a StreamCutError when a
-    stream broke mid-answer: the partial text is discarded); the caller falls back offline.
+    mode "llm", or "none" for the refusal sentence; `llm` holds the verification verdict (an
+    "unverified" answer is for the caller to replace: see verify.with_model_answer). Raises
+    LLMError (a StreamCutError when a stream broke mid-answer); the caller falls back offline.
     """
     if not passages:
         return Answer(question, NOT_FOUND, "none", as_of=as_of)
@@ -58,20 +59,24 @@ def answer_with_llm(
             "The LLM returned an empty answer: try again or another ASSISTANT_LLM_MODEL, "
             "or use --no-llm."
         )
-    cleaned, citations, citation_warnings = check_citations(text, kept)
     if result.finish_reason == "length":
         warnings.append(f"The answer was cut at the {ANSWER_TOKENS}-token limit.")
+    verdict = verify(text, kept)
+    model = result.model or client.model
+    unverified = verdict.status == "unverified"
     return Answer(
         question=question,
-        answer=cleaned,
-        mode="none" if cleaned == NOT_FOUND else "llm",
-        citations=citations,
+        answer=verdict.text,
+        mode="none" if verdict.status == "refusal" else "llm",
+        citations=verdict.citations,
         passages=kept,
-        warnings=warnings + citation_warnings,
+        warnings=warnings + ([] if unverified else verdict.warnings),
         timings_ms={"llm": elapsed},
         usage=dict(result.usage) if result.usage else None,
         choice_index=choice_index,
         as_of=as_of,
+        llm=(unverified_block(verdict, model, text) if unverified
+             else model_block(verdict, model)),
     )
 
 
