@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.numbering import by_article
+from assistant.answer.numbering import by_article, merge_by_article
 from assistant.answer.offline.confidence import Rarity
 from assistant.answer.rewrite import Followup
 from assistant.app import App
@@ -155,7 +155,7 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
         from assistant.answer.llm.write import answer_with_llm
 
         try:
-            answer = answer_with_llm(standalone, retrieval.passages, client, app.settings,
+            answer = answer_with_llm(standalone, merge_by_article(retrieval.passages), client, app.settings,
                                      on_token=on_token, choices=list(opts.choices or []) or None,
                                      as_of=opts.as_of.isoformat() if opts.as_of else None)
         except LLMError as exc:

@@ -37,3 +37,12 @@ def test_uncited_articles_follow_the_cited_ones_and_lists_of_markers_collapse() 
                             passages=ps))
     assert out.answer == "Both [1, 2]." and [p.n for p in out.passages] == [2, 1, 2]
     assert by_article(Answer("q", "Nothing.", "none")).answer == "Nothing."
+
+
+def test_a_model_is_shown_one_passage_per_article() -> None:
+    from assistant.answer.numbering import merge_by_article
+
+    ps = [_p(1, "a", "Ants marched."), _p(2, "b", "Bees swarmed."), _p(3, "a", "Ants rested.")]
+    merged = merge_by_article(ps)
+    assert [(p.n, p.article_id) for p in merged] == [(1, "a"), (2, "b")]
+    assert merged[0].text == "Ants marched.\n\nAnts rested."

@@ -36,6 +36,20 @@ def _renumber_markers(text: str, mapping: dict[int, int]) -> str:
     return _MARKER.sub(fix, text)
 
 
+def merge_by_article(passages: list[Passage]) -> list[Passage]:
+    """One passage per article, numbered 1..m in retrieval order, its chunks' texts joined in
+    retrieval order: what a model is shown, so that [n] means an article and a claim is checked
+    against everything retrieved from it."""
+    groups: dict[str, list[Passage]] = {}
+    for p in passages:
+        groups.setdefault(p.article_id, []).append(p)
+    merged = []
+    for i, parts in enumerate(groups.values(), 1):
+        text = "\n\n".join(p.text for p in parts)
+        merged.append(dataclasses.replace(parts[0], n=i, text=text, score=max(p.score for p in parts)))
+    return merged
+
+
 def by_article(answer: Answer) -> Answer:
     """The answer with markers, citations and passages numbered by article."""
     if not answer.passages:
