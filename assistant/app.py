@@ -82,6 +82,8 @@ class App:
         """The exact dense index beside the store (rebuilt from it when the manifest moved on)."""
         from assistant.store.vectors import VECTORS_DIR, load_vectors
 
+        if self.settings.chroma_url:  # a server's collection may belong to another state folder
+            self.store.ensure_open()
         current = self._cache.get("vectors")
         if current is None or current.generation != self.manifest.generation():
             self._cache["vectors"] = load_vectors(self.manifest, self.store,

@@ -211,8 +211,8 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
 @click.option("--compare", type=click.Path(exists=True, dir_okay=False),
               help="Another run's summary.json: print the deltas.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes answering at once (default: one per core, at most 4); "
-                   "the answers are the same as with --jobs 1.")
+              help="Worker processes answering at once (default: one per core, at most 4, offline; "
+                   "one with an LLM); the answers are the same as with --jobs 1.")
 @question_options
 @click.pass_context
 def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | None, resume: bool,
@@ -225,8 +225,9 @@ def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | N
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
+    llm = app.settings.llm_enabled and not opts.no_llm
     run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts,
-                     jobs or default_jobs())
+                     jobs or default_jobs(llm))
 
 
 @cli.command()

@@ -52,9 +52,11 @@ def worker_ask(settings: Settings, opts: AskOptions) -> Callable[[Any, list[tupl
     return make_ask_fn(build_app(settings), opts)
 
 
-def default_jobs() -> int:
-    """Worker processes for `eval` by default: one per core, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
+def default_jobs(llm: bool = False) -> int:
+    """Worker processes for `eval` by default: one per core, at most 4; one when a model answers
+    (a local model server works on one request at a time: parallel questions only queue there,
+    and each would wait out the others' time against its own timeouts)."""
+    return 1 if llm else max(1, min(4, os.cpu_count() or 1))
 
 
 def evaluate_file(app: App, questions: Path, out: Path | None, limit: int | None, resume: bool,

@@ -114,8 +114,7 @@ class ChromaStore:
     @contextlib.contextmanager
     def session(self, write: bool = False) -> Iterator[Any]:
         """The live collection, under the inter-process lock (local) with Chroma errors mapped."""
-        if not self._opened:
-            self._open(self._dim, self._state_id)
+        self.ensure_open()
         try:
             with self._access.session(write) as client:
                 if self._coll is None or self._coll[0] is not client:
@@ -163,9 +162,13 @@ class ChromaStore:
                 f"({have.get('dim')} dims), not {self.embedder_name!r} ({dim} dims): set "
                 f"ASSISTANT_EMBED_MODEL={have.get('embedder')} or use another --store"
             )
-        self._opened = True
+        self._opened = True  # (_adopt below goes through session(), which must not reopen)
         if state_id and have.get("state") != state_id:
-            self._adopt(meta, have, state_id)
+            try:
+                self._adopt(meta, have, state_id)
+            except BaseException:
+                self._opened = False  # refused: every later call asks again, and is refused again
+                raise
 
     def _adopt(self, meta: dict[str, Any], have: dict[str, Any], state_id: str) -> None:
         """Claim the collection for this manifest, unless a server's collection belongs to another."""
@@ -178,6 +181,11 @@ class ChromaStore:
             )
         with self.session(write=True) as coll:
             coll.modify(metadata={**have, **meta})
+
+    def ensure_open(self) -> None:
+        """Find (or create) the collection now: the embedder and ownership checks run here."""
+        if not self._opened:
+            self._open(self._dim, self._state_id)
 
     def close(self) -> None:
         """Release the client (a later call reopens it)."""
