@@ -267,6 +267,7 @@ class Indexer:
         batch = _Batch(self._pending, self._done_files)
         self._pending, self._done_files, self._n_pending_chunks = [], [], 0
         self._pipe.put(batch)
+        self._commit(self._pipe.stored())  # also inside a long file (one JSONL holds a corpus)
 
     def _embed(self, batch: _Batch) -> None:
         """Pipeline stage (embedding thread). Every chunk of a new or changed article is stored
