@@ -6,7 +6,6 @@ import itertools
 import os
 import random
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,12 +139,3 @@ def test_offline_tokenizer_cache_and_no_global_settings(monkeypatch: pytest.Monk
     from llama_index.core import Settings as LlamaSettings
 
     assert LlamaSettings._node_parser is None and LlamaSettings._embed_model is None
-
-
-def test_chunking_speed() -> None:
-    sample = corpus_sample(100)
-    chunk_article(sample[0])
-    start = time.perf_counter()
-    total = sum(len(chunk_article(a)) for a in sample)
-    rate = total / (time.perf_counter() - start)
-    assert rate > 300, f"{rate:.0f} chunks/s"  # measured ~1,250-1,750 chunks/s here

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.errors import EmbedderMismatchError
+
 VECTORS_DIR = "vectors"  # the index's folder inside the store folder
 _PAGE = 1000  # chunk ids per Chroma read while building
 MATRIX = "matrix.f32"  # rows of float32, row-major, no header (shape in meta.json)
@@ -34,7 +36,10 @@ class ChunkSource(Protocol):
 
 
 class VectorSource(Protocol):
-    """Where the vectors come from (the Chroma store)."""
+    """Where the vectors come from (the Chroma store, which checks its embedder when opened)."""
+
+    embedder_name: str
+    where: str
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
@@ -111,8 +116,9 @@ def _build(manifest: ChunkSource, store: VectorSource, folder: Path, generation:
                     sources.append(str(r[4] or ""))
                     days.append(int(r[5]))
     np.save(tmp / "days.npy", np.asarray(days, dtype=np.int32))
-    (tmp / "meta.json").write_text(json.dumps(
-        {"generation": generation, "dim": dim, "ids": ids, "sources": sources}), "utf-8")
+    (tmp / "meta.json").write_text(json.dumps({"generation": generation, "dim": dim,
+                                               "embedder": store.embedder_name, "ids": ids,
+                                               "sources": sources}), "utf-8")
     old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(old)
@@ -127,9 +133,14 @@ def _generation(folder: Path) -> int | None:
         return None
 
 
-def _load(folder: Path) -> VectorIndex | None:
+def _load(folder: Path, store: VectorSource) -> VectorIndex | None:
     try:
         meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        if meta["embedder"] != store.embedder_name:
+            raise EmbedderMismatchError(
+                f"The store {store.where} was built with embedder {meta['embedder']!r} "
+                f"({meta['dim']} dims), not {store.embedder_name!r}: set "
+                f"ASSISTANT_EMBED_MODEL={meta['embedder']} or use another --store")
         days = np.load(folder / "days.npy")
         n, dim = len(meta["ids"]), int(meta["dim"])
         if (folder / MATRIX).stat().st_size != n * dim * 4 or len(days) != n:
@@ -153,15 +164,15 @@ def ensure_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> 
 def load_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> VectorIndex:
     """The index for the manifest's current generation, rebuilt when stale or damaged."""
     generation = manifest.generation()
-    index = _load(folder)
+    index = _load(folder, store)
     if index is None or index.generation != generation:
         from filelock import FileLock
 
         with FileLock(str(folder.with_name(folder.name + ".lock"))):  # one builder at a time
-            index = _load(folder)
+            index = _load(folder, store)
             if index is None or index.generation != generation:
                 _build(manifest, store, folder, generation)
-                index = _load(folder)
+                index = _load(folder, store)
     if index is None:
         raise OSError(f"cannot build the vector index in {folder}")
     return index
