@@ -5,7 +5,7 @@ the manifest (ids, days, outlets) whenever the manifest's generation moves, like
 Why: a Chroma query with a publication-day filter gathers the allowed ids first, ~0.5 s on 20k
 chunks here (4 ms without the filter), and every question filters by day; a matrix product over
 all vectors takes ~10-20 ms on 150k chunks, is exact, and needs neither chromadb nor llama-index
-imported to answer (benchmarks/profile.py).
+imported to answer (benchmarks/breakdown.py).
 """
 
 from __future__ import annotations
