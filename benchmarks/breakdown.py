@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,8 @@ def questions_profile(store: Path, which: str, n: int) -> dict[str, Any]:
     return out
 
 
+COLD_QUESTIONS = ("Which US national park was hit by severe flooding in June 2022?",
+                  "What did the SCO add in 2024?")
 COLD_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -291,8 +293,7 @@ def main() -> None:
     if args.store:
         print(f"questions ({args.store}):", flush=True)
         result["questions"] = questions_profile(args.store.resolve(), args.questions, args.q)
-        result["cold_ask"] = {q: cold_profile(args.store.resolve(), q) for q in (
-            "Which US national park was hit by severe flooding in June 2022?", "What did the SCO add in 2024?")}
+        result["cold_ask"] = {q: cold_profile(args.store.resolve(), q) for q in COLD_QUESTIONS}
     print(f"written to {write_result(args.name, {**result, 'store': str(args.store)})}")
 
 

@@ -1,7 +1,7 @@
 """Latency benchmark: warm in-process question latency (p50/p95, plain and multiple choice, with
 where the time went) and cold `assistant ask` (process start to answer, median of --runs starts).
 
-    python benchmarks/latency.py                                   # 1k/10k-chunk 2022 stores (built if missing)
+    python benchmarks/latency.py                          # 1k/10k-chunk 2022 stores (built if missing)
     python benchmarks/latency.py --store full=/work/stores/rtqa2022
     python benchmarks/latency.py --store 4x=/work/stores/rtqa2324 --questions 2023-2024
 
@@ -132,7 +132,8 @@ def main() -> None:
         result[label] = {**warm(store, args.questions, args.n), "cold_ask": cold(store, args.runs),
                          "store_mb": folder_mb(store), "load_average_start": started}
     env = {k: os.environ.get(k, "") for k in ("PYTHONDONTWRITEBYTECODE",)}
-    print(f"written to {write_result(args.name, {'questions': args.questions, 'env': env, 'stores': result})}")
+    data = {"questions": args.questions, "env": env, "stores": result}
+    print(f"written to {write_result(args.name, data)}")
 
 
 if __name__ == "__main__":
