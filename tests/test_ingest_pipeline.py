@@ -29,6 +29,7 @@ def _jsonl(folder: Path, n: int) -> Path:
 def test_one_big_file_is_recorded_batch_by_batch(make_app: Callable[..., App], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(indexer_module, "FLUSH_CHUNKS", 4)
+    monkeypatch.setattr(indexer_module, "FIRST_FLUSH", 2)
     commits: list[int] = []
     real = Manifest.transaction
 
@@ -51,6 +52,7 @@ def test_one_big_file_is_recorded_batch_by_batch(make_app: Callable[..., App], t
 def test_a_failing_stage_stops_the_run_and_the_next_run_finishes(
         make_app: Callable[..., App], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(indexer_module, "FLUSH_CHUNKS", 4)
+    monkeypatch.setattr(indexer_module, "FIRST_FLUSH", 2)
     corpus = _jsonl(tmp_path / "docs", 30)
     app = make_app()
     calls = {"n": 0}
