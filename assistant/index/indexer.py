@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,48 +199,59 @@ class Indexer:
             self._tick(len(known) if f.suffix.lower() == ".jsonl" else 1)
             return
         held = self.manifest.article_ids_for_file(key)
-        read, failed = self._read(f, key)
+        read, failed, incomplete = self._read(f, key)
         self.clock.add("read+chunk", time.perf_counter() - t0)
         seen.update(read)
         if failed is not None:
-            seen.update(held)  # a file that could not be read keeps what it had (even with --prune)
             self.report.skipped.append(failed)
+        if incomplete:  # what could not be read keeps its last version (even with --prune), and
+            seen.update(held)  # the file is read again next time
         elif prune or held <= read:  # else the file stays "changed" until a prune removes the rest
             self._done_files.append((key, st.st_size, st.st_mtime_ns))
 
-    def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None]:
-        """Read and chunk one file; queue its articles. A JSONL file streams (each article is
-        queued as it is read); any other file is queued only once all of it has been read."""
+    def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None, bool]:
+        """Read and chunk one file and queue its articles: (ids read, why the file was skipped,
+        whether an article of it was skipped). A JSONL file streams: each article is queued as it
+        is read, one that fails to chunk is skipped alone, a reader failure skips the rest of the
+        file. Any other file is queued only once all of it is read and chunked, or skipped whole."""
         from assistant.ingest import read_file
         from assistant.ingest.walk import display_path
 
         stream = f.suffix.lower() == ".jsonl"
         staged: list[_Pending] = []
         read: set[str] = set()
-        items: Iterator[Article | Skipped] = iter(())
-        n = 0
-        try:
-            items = read_file(f, self.parts.settings)
-            for item in items:
-                n += 1
-                if isinstance(item, Skipped):
-                    self.report.skipped.append(item)
-                    self._tick(1)
-                    continue
+        incomplete = False
+        items = read_file(f, self.parts.settings)
+        while True:
+            try:
+                item = next(items, None)
+            except Exception as exc:  # noqa: BLE001 - the reader failed: the rest is unread
+                where = f" after {len(read)} articles" if stream and read else ""
+                return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where), True
+            if item is None:
+                break
+            self._tick(1)
+            if isinstance(item, Skipped):
+                self.report.skipped.append(item)
+                continue
+            try:
                 pending = self._prepare(item, key)
-                read.add(item.id)
-                if pending is not None:
-                    if stream:
-                        self._queue(pending)
-                    else:
-                        staged.append(pending)
-                self._tick(1)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the ingest
-            where = f" at article {n}" if stream and n > 1 else ""
-            return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where)
+            except Exception as exc:  # noqa: BLE001 - chunking this article failed
+                if not stream:
+                    return set(), Skipped(display_path(f), _reason(exc)), True
+                self.report.skipped.append(Skipped(f"{item.path} (article {item.id})", _reason(exc)))
+                incomplete = True
+                continue
+            read.add(item.id)
+            if pending is None:
+                continue
+            if stream:
+                self._queue(pending)
+            else:
+                staged.append(pending)
         for pending in staged:
             self._queue(pending)
-        return read, None
+        return read, None, incomplete
 
     def _prepare(self, article: Article, file_key: str) -> _Pending | None:
         """Chunk a new or changed article (None when unchanged; a Skipped when it has no text)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the embedder around every text
+PUNKT_TIMEOUT = 300.0  # seconds per punkt regex match (NLTK's own default, 5 s, tripped under load)
 MIN_CHUNK_TOKENS = 64
 
 
@@ -58,11 +60,30 @@ def count_tokens(text: str) -> int:
 _COUNTS: dict[str, int] = {}
 
 
+@contextmanager
+def _patient_regex() -> Iterator[None]:
+    """NLTK (3.10) runs punkt's regexes under a 5 s wall-clock limit against hostile patterns; a
+    long article on a loaded machine crossed it (a whole 2022 ingest stopped on a TimeoutError).
+    Punkt's own patterns are trusted: give them PUNKT_TIMEOUT while we split."""
+    try:
+        from nltk import redos
+    except ImportError:  # older NLTK: no limit
+        yield
+        return
+    before = redos.DEFAULT_TIMEOUT
+    redos.DEFAULT_TIMEOUT = None if before is None else max(before, PUNKT_TIMEOUT)
+    try:
+        yield
+    finally:
+        redos.DEFAULT_TIMEOUT = before
+
+
 def _sentences(text: str) -> list[str]:
     """Punkt sentences that tile `text` exactly (the default drops leading whitespace)."""
     from llama_index.core.utils import globals_helper
 
-    starts = [start for start, _ in globals_helper.punkt_tokenizer.span_tokenize(text)]
+    with _patient_regex():
+        starts = [start for start, _ in globals_helper.punkt_tokenizer.span_tokenize(text)]
     if not starts:
         return [text]
     starts[0] = 0
