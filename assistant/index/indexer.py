@@ -125,18 +125,15 @@ class Indexer:
         self._total = 0
         self._calls_at_start = 0
         self._flush_at = FIRST_FLUSH
-        self._was_clean = True
-        self._recovered = False
         self._pipe: Pipeline[_Batch] | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False, force: bool = False) -> IngestReport:
         start = time.perf_counter()
         files = self._walk(paths)
         self._calls_at_start = self._embed_calls()
-        self._was_clean = self.manifest.get_meta("dirty") != "1"
+        was_clean = self.manifest.get_meta("dirty") != "1"
         self.manifest.set_meta("dirty", "1")
-        if not self._was_clean:  # an interrupted run: finish it first
-            self._recover()
+        self.report.notes.extend(recover(self.parts, was_clean))  # also what rebuilds damaged files
         self._total = estimate_articles(files)
         seen_articles: set[str] = set()
         self._pipe = Pipeline(self._embed, self._store, clock=self.clock)
@@ -158,13 +155,6 @@ class Indexer:
         self.report.seconds = time.perf_counter() - start
         self.report.stage_seconds = {k: round(v, 2) for k, v in self.clock.busy.items()}
         return self.report
-
-    def _recover(self) -> None:
-        """Check (and if need be repair) the store before the first write. A clean store that
-        this run does not write to is not opened at all: re-reading an unchanged corpus is fast."""
-        if not self._recovered:
-            self._recovered = True
-            self.report.notes.extend(recover(self.parts, self._was_clean))
 
     def _walk(self, paths: Sequence[str | Path]) -> list[Path]:
         from assistant.ingest import article_files
@@ -288,7 +278,6 @@ class Indexer:
         """Send the pending articles (and the files they complete) down the pipeline."""
         if not (self._pending or self._done_files) or self._pipe is None:
             return
-        self._recover()
         batch = _Batch(self._pending, self._done_files)
         self._pending, self._done_files, self._n_pending_chunks = [], [], 0
         self._pipe.put(batch)
@@ -340,7 +329,6 @@ class Indexer:
 
     def _prune(self, files: Sequence[Path], seen: set[str]) -> None:
         """Remove articles whose file is gone, or whose re-read file no longer holds them."""
-        self._recover()
         walked = {str(f.resolve()) for f in files}
         gone: list[str] = []
         for aid, fpath in self.manifest.article_files().items():
