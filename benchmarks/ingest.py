@@ -139,7 +139,8 @@ def main() -> None:
     name = args.name or ("ingest" + ("" if args.corpus == "2022" else f"-{args.corpus}")
                          + ("-full" if n is None else ""))
     print(json.dumps(result, indent=2))
-    print(f"written to {write_result(name, {'corpus': args.corpus, 'n': args.n, 'store': str(store), **result})}")
+    meta = {"corpus": args.corpus, "n": args.n, "store": str(store)}
+    print(f"written to {write_result(name, {**meta, **result})}")
     if not (args.keep or args.store):
         shutil.rmtree(work, ignore_errors=True)
 

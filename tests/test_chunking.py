@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_ROOT, Settings, offline_environment
+from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import ConfigError
 from assistant.ingest import chunk_article, iter_articles
-from assistant.ingest.chunking import SPECIAL_TOKENS, chunk_header, count_tokens
+from assistant.ingest.chunking import SPECIAL_TOKENS, _ensure_offline, chunk_header, count_tokens
 from assistant.models import Article
 
 SEED = PROJECT_ROOT / "seeds" / "000_e8d20170f0601f30.txt"
@@ -129,22 +129,13 @@ def test_bad_sizes_are_config_errors() -> None:
 
 def test_offline_tokenizer_cache_and_no_global_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
-    offline_environment()
+    _ensure_offline()
     folder = Path(os.environ["TIKTOKEN_CACHE_DIR"])
     assert folder.name == "tiktoken_cache" and any(folder.iterdir())
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "/elsewhere")
-    offline_environment()
+    _ensure_offline()
     assert os.environ["TIKTOKEN_CACHE_DIR"] == "/elsewhere"
     chunk_article(seed_article())
     from llama_index.core import Settings as LlamaSettings
 
     assert LlamaSettings._node_parser is None and LlamaSettings._embed_model is None
-
-
-def test_nltk_regex_cap_is_raised_for_its_own_sentence_patterns() -> None:
-    import nltk.redos
-
-    from assistant.ingest.chunking import PUNKT_TIMEOUT_S
-
-    chunk_article(seed_article())
-    assert nltk.redos.DEFAULT_TIMEOUT >= PUNKT_TIMEOUT_S  # 5 s tripped on a busy machine

@@ -104,7 +104,8 @@ def test_one_article_of_a_jsonl_file_that_cannot_be_chunked_skips_alone(
     with app.writer_lock():
         report = app.indexer().run([path])
     assert report.articles_new == len(ISLANDS) - 1 and report.outcome == "partial"
-    assert any("TimeoutError" in s.reason and "article 3" in s.reason for s in report.skipped)
+    quillan = f"isle-{ISLANDS.index('Quillan')}"
+    assert [s.path for s in report.skipped if "TimeoutError" in s.reason] == [f"{path} (article {quillan})"]
     monkeypatch.setattr(ingest, "chunk_article", real)
     with app.writer_lock():
         again = app.indexer().run([path])  # the file stayed "changed": the lost article comes back
@@ -137,3 +138,45 @@ def test_exit_codes(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert json.loads(result.stdout)["outcome"] == "nothing"
     help_text = run("ingest", "--help").output
     assert all(f"  {code}  " in help_text for code in range(2, 6))
+
+
+def test_an_article_that_fails_to_chunk_skips_only_itself(make_app: Callable[..., App], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.ingest as ingest
+
+    lines = [{"id": f"x{i}", "title": f"{name} report", "published_at": "2024-03-01",
+              "body": f"The lighthouse keeper of {name} island counted {i + 40} seals."}
+             for i, name in enumerate(ISLANDS)]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "all.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    real = ingest.chunk_article
+
+    def chunk(article, *args):  # type: ignore[no-untyped-def]
+        if article.id == "x2":
+            raise TimeoutError("regular-expression match exceeded its time limit")
+        return real(article, *args)
+
+    monkeypatch.setattr(ingest, "chunk_article", chunk)
+    app = make_app()
+    with app.writer_lock():
+        report = app.indexer().run([folder])
+    assert report.articles_new == len(ISLANDS) - 1 and report.outcome == "partial"
+    (skip,) = report.skipped
+    assert "x2" in skip.path and "TimeoutError" in skip.reason
+    monkeypatch.undo()
+    with app.writer_lock():
+        again = app.indexer().run([folder])  # the file was not marked as read: x2 comes in now
+    assert (again.articles_new, again.outcome) == (1, "complete")
+
+
+def test_punkt_gets_time_on_a_loaded_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nltk import redos
+
+    from assistant.ingest.chunking import chunk_article
+
+    monkeypatch.setattr(redos, "DEFAULT_TIMEOUT", 1e-9)  # as if every match took too long
+    article = Article(id="a", title="T", source=None, url=None, author=None, published_at=None,
+                      path="a.txt", text="First sentence here. " * 300)
+    assert len(chunk_article(article)) > 1
+    assert redos.DEFAULT_TIMEOUT == 1e-9  # put back afterwards

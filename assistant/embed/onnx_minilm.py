@@ -260,7 +260,7 @@ class OnnxMiniLM:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Threads sleep instead of spinning between operators: on a shared 2-core machine a
-        # spinning pool burned ~40% more CPU per chunk and ran ~30% slower (benchmarks/profile.py).
+        # spinning pool burned ~40% more CPU per chunk and ran ~30% slower (benchmarks/breakdown.py).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # onnxruntime 1.32's SkipLayerNormalization kernel ran 4-6x slower here than the
         # LayerNormalization + Add it replaces: keep the rebuilt graph's plain ops.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from assistant.index.recovery import recover
 from assistant.models import Article, Chunk, Skipped
 
 FLUSH_CHUNKS = 256  # chunks per batch through the pipeline (one embedding call, one Chroma upsert)
+FIRST_FLUSH = 16  # the first batches are smaller (doubling up to FLUSH_CHUNKS): the embedder starts at once
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Indexer:
         self._articles_done = 0
         self._total = 0
         self._calls_at_start = 0
+        self._flush_at = FIRST_FLUSH
         self._pipe: Pipeline[_Batch] | None = None
 
     def run(self, paths: Sequence[str | Path], prune: bool = False, force: bool = False) -> IngestReport:
@@ -131,7 +133,7 @@ class Indexer:
         self._calls_at_start = self._embed_calls()
         was_clean = self.manifest.get_meta("dirty") != "1"
         self.manifest.set_meta("dirty", "1")
-        self.report.notes.extend(recover(self.parts, was_clean))
+        self.report.notes.extend(recover(self.parts, was_clean))  # also what rebuilds damaged files
         self._total = estimate_articles(files)
         seen_articles: set[str] = set()
         self._pipe = Pipeline(self._embed, self._store, clock=self.clock)
@@ -187,58 +189,59 @@ class Indexer:
             self._tick(len(known) if f.suffix.lower() == ".jsonl" else 1)
             return
         held = self.manifest.article_ids_for_file(key)
-        read, failed = self._read(f, key)
+        read, failed, incomplete = self._read(f, key)
         self.clock.add("read+chunk", time.perf_counter() - t0)
         seen.update(read)
         if failed is not None:
-            seen.update(held)  # a file that could not be read keeps what it had (even with --prune)
             self.report.skipped.append(failed)
+        if incomplete:  # what could not be read keeps its last version (even with --prune), and
+            seen.update(held)  # the file is read again next time
         elif prune or held <= read:  # else the file stays "changed" until a prune removes the rest
             self._done_files.append((key, st.st_size, st.st_mtime_ns))
 
-    def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None]:
-        """Read and chunk one file; queue its articles. A JSONL file streams (each article is
-        queued as it is read); any other file is queued only once all of it has been read."""
+    def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None, bool]:
+        """Read and chunk one file and queue its articles: (ids read, why the file was skipped,
+        whether an article of it was skipped). A JSONL file streams: each article is queued as it
+        is read, one that fails to chunk is skipped alone, a reader failure skips the rest of the
+        file. Any other file is queued only once all of it is read and chunked, or skipped whole."""
         from assistant.ingest import read_file
         from assistant.ingest.walk import display_path
 
         stream = f.suffix.lower() == ".jsonl"
         staged: list[_Pending] = []
         read: set[str] = set()
-        items: Iterator[Article | Skipped] = iter(())
-        n = failures = 0
-        try:
-            items = read_file(f, self.parts.settings)
-            for item in items:
-                n += 1
-                if isinstance(item, Skipped):
-                    self.report.skipped.append(item)
-                    self._tick(1)
-                    continue
-                try:
-                    pending = self._prepare(item, key)
-                except Exception as exc:  # noqa: BLE001 - one article of a JSONL file: skip it alone
-                    if not stream:
-                        raise
-                    self.report.skipped.append(Skipped(display_path(f), f"{_reason(exc)} at article {n}"))
-                    failures += 1
-                    self._tick(1)
-                    continue
-                read.add(item.id)
-                if pending is not None:
-                    if stream:
-                        self._queue(pending)
-                    else:
-                        staged.append(pending)
-                self._tick(1)
-        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the ingest
-            where = f" at article {n}" if stream and n > 1 else ""
-            return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where)
+        incomplete = False
+        items = read_file(f, self.parts.settings)
+        while True:
+            try:
+                item = next(items, None)
+            except Exception as exc:  # noqa: BLE001 - the reader failed: the rest is unread
+                where = f" after {len(read)} articles" if stream and read else ""
+                return (read if stream else set()), Skipped(display_path(f), _reason(exc) + where), True
+            if item is None:
+                break
+            self._tick(1)
+            if isinstance(item, Skipped):
+                self.report.skipped.append(item)
+                continue
+            try:
+                pending = self._prepare(item, key)
+            except Exception as exc:  # noqa: BLE001 - chunking this article failed
+                if not stream:
+                    return set(), Skipped(display_path(f), _reason(exc)), True
+                self.report.skipped.append(Skipped(f"{item.path} (article {item.id})", _reason(exc)))
+                incomplete = True
+                continue
+            read.add(item.id)
+            if pending is None:
+                continue
+            if stream:
+                self._queue(pending)
+            else:
+                staged.append(pending)
         for pending in staged:
             self._queue(pending)
-        if failures:  # the file stays "changed": the next ingest tries those articles again
-            return read, Skipped(display_path(f), f"{failures} article(s) could not be chunked")
-        return read, None
+        return read, None, incomplete
 
     def _prepare(self, article: Article, file_key: str) -> _Pending | None:
         """Chunk a new or changed article (None when unchanged; a Skipped when it has no text)."""
@@ -267,7 +270,8 @@ class Indexer:
         self._queued.add(p.article.id)
         self._pending.append(p)
         self._n_pending_chunks += len(p.chunks)
-        if self._n_pending_chunks >= FLUSH_CHUNKS:
+        if self._n_pending_chunks >= self._flush_at:
+            self._flush_at = min(FLUSH_CHUNKS, self._flush_at * 2)
             self._submit()
 
     def _submit(self) -> None:
@@ -277,6 +281,7 @@ class Indexer:
         batch = _Batch(self._pending, self._done_files)
         self._pending, self._done_files, self._n_pending_chunks = [], [], 0
         self._pipe.put(batch)
+        self._commit(self._pipe.stored())  # also inside a long file (one JSONL holds a corpus)
 
     def _embed(self, batch: _Batch) -> None:
         """Pipeline stage (embedding thread). Every chunk of a new or changed article is stored

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the embedder around every text
+PUNKT_TIMEOUT = 300.0  # seconds per punkt regex match (NLTK's own default, 5 s, tripped under load)
 MIN_CHUNK_TOKENS = 64
-PUNKT_TIMEOUT_S = 300.0  # NLTK's regex cap for its own sentence patterns (its default, 5 s, trips under load)
 
 
 @lru_cache(maxsize=1)
@@ -43,16 +44,45 @@ def count_tokens(text: str) -> int:
     return len(_token_ids(text))
 
 
+# Token counts of the sentences of the article being chunked, counted in one batch (the splitter
+# then asks for each sentence's count; one encode call per sentence cost ~40% of chunking).
+_COUNTS: dict[str, int] = {}
+
+
+@contextmanager
+def _patient_regex() -> Iterator[None]:
+    """NLTK (3.10) runs punkt's regexes under a 5 s wall-clock limit against hostile patterns; a
+    long article on a loaded machine crossed it (a whole 2022 ingest stopped on a TimeoutError).
+    Punkt's own patterns are trusted: give them PUNKT_TIMEOUT while we split."""
+    try:
+        from nltk import redos
+    except ImportError:  # older NLTK: no limit
+        yield
+        return
+    before = redos.DEFAULT_TIMEOUT
+    redos.DEFAULT_TIMEOUT = None if before is None else max(before, PUNKT_TIMEOUT)
+    try:
+        yield
+    finally:
+        redos.DEFAULT_TIMEOUT = before
+
+
 def _sentences(text: str) -> list[str]:
     """Punkt sentences that tile `text` exactly (the default drops leading whitespace)."""
     from llama_index.core.utils import globals_helper
 
-    starts = [start for start, _ in globals_helper.punkt_tokenizer.span_tokenize(text)]
+    with _patient_regex():
+        starts = [start for start, _ in globals_helper.punkt_tokenizer.span_tokenize(text)]
     if not starts:
         return [text]
     starts[0] = 0
     ends = [*starts[1:], len(text)]
-    return [text[a:b] for a, b in zip(starts, ends, strict=True) if b > a]
+    pieces = [text[a:b] for a, b in zip(starts, ends, strict=True) if b > a]
+    todo = [p for p in dict.fromkeys(pieces) if p not in _COUNTS]
+    if todo:
+        encodings = _tokenizer().encode_batch(todo, add_special_tokens=False)
+        _COUNTS.update((p, len(e.ids)) for p, e in zip(todo, encodings, strict=True))
+    return pieces
 
 
 def _bounded_counter(long_chars: int) -> Callable[[str], Sequence[int]]:
@@ -61,30 +91,21 @@ def _bounded_counter(long_chars: int) -> Callable[[str], Sequence[int]]:
     SentenceSplitter only compares these lengths with the chunk size; a text of more than
     `long_chars` characters gets split into sentences either way, so encoding it (most of the
     cost: the whole article) is skipped. Characters >= WordPiece tokens, so the bound is safe.
+    Sentences already counted in a batch are not encoded again (the same counts).
     """
 
     def tokens(text: str) -> Sequence[int]:
-        return range(len(text)) if len(text) > long_chars else _token_ids(text)
+        if len(text) > long_chars:
+            return range(len(text))
+        known = _COUNTS.get(text)
+        return range(known) if known is not None else _token_ids(text)
 
     return tokens
-
-
-def _patient_nltk() -> None:
-    """NLTK (>= 3.10) runs every regex, punkt's own included, under a 5 s wall-clock cap; on a busy
-    machine one long article's sentence split passed it (seen at load 8) and the article was lost.
-    Punkt's patterns are NLTK's, not an attacker's: the cap stays, but at PUNKT_TIMEOUT_S."""
-    try:
-        import nltk.redos
-    except ImportError:  # NLTK before 3.10 has no cap
-        return
-    if nltk.redos.DEFAULT_TIMEOUT is not None:  # None: someone turned the cap off already
-        nltk.redos.DEFAULT_TIMEOUT = max(float(nltk.redos.DEFAULT_TIMEOUT), PUNKT_TIMEOUT_S)
 
 
 @lru_cache(maxsize=128)
 def _splitter(size: int, overlap: int) -> Any:
     offline_environment()
-    _patient_nltk()
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(
@@ -139,7 +160,11 @@ def chunk_id(article_id: str, embed_text: str) -> str:
 
 def _pieces(text: str, budget: int, overlap: int) -> list[str]:
     split: Callable[[str], list[str]] = _splitter(budget, min(overlap, budget // 2)).split_text
-    return [piece for piece in split(text) if piece.strip()]
+    _COUNTS.clear()
+    try:
+        return [piece for piece in split(text) if piece.strip()]
+    finally:
+        _COUNTS.clear()
 
 
 def chunk_article(article: Article, chunk_tokens: int = 256, overlap: int = 32) -> list[Chunk]:

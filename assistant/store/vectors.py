@@ -5,7 +5,7 @@ the manifest (ids, days, outlets) whenever the manifest's generation moves, like
 Why: a Chroma query with a publication-day filter gathers the allowed ids first, ~0.5 s on 20k
 chunks here (4 ms without the filter), and every question filters by day; a matrix product over
 all vectors takes ~10-20 ms on 150k chunks, is exact, and needs neither chromadb nor llama-index
-imported to answer (benchmarks/profile.py).
+imported to answer (benchmarks/breakdown.py).
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ class ChunkSource(Protocol):
 
 
 class VectorSource(Protocol):
-    """Where the vectors come from (the Chroma store), and the embedder asking for them."""
+    """Where the vectors come from (the Chroma store, which checks its embedder when opened)."""
 
     embedder_name: str
+    where: str
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]: ...
 
@@ -52,7 +53,6 @@ class VectorIndex:
     days: np.ndarray
     sources: list[str]
     matrix: np.ndarray
-    embedder: str | None = None  # who made the vectors (None: an index written before it was recorded)
     _last: tuple[bytes, np.ndarray] | None = field(default=None, repr=False)
 
     def scores(self, vector: np.ndarray) -> np.ndarray:
@@ -116,9 +116,9 @@ def _build(manifest: ChunkSource, store: VectorSource, folder: Path, generation:
                     sources.append(str(r[4] or ""))
                     days.append(int(r[5]))
     np.save(tmp / "days.npy", np.asarray(days, dtype=np.int32))
-    (tmp / "meta.json").write_text(json.dumps(
-        {"generation": generation, "dim": dim, "ids": ids, "sources": sources,
-         "embedder": store.embedder_name}), "utf-8")
+    (tmp / "meta.json").write_text(json.dumps({"generation": generation, "dim": dim,
+                                               "embedder": store.embedder_name, "ids": ids,
+                                               "sources": sources}), "utf-8")
     old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(old)
@@ -133,9 +133,14 @@ def _generation(folder: Path) -> int | None:
         return None
 
 
-def _load(folder: Path) -> VectorIndex | None:
+def _load(folder: Path, store: VectorSource) -> VectorIndex | None:
     try:
         meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        if meta["embedder"] != store.embedder_name:
+            raise EmbedderMismatchError(
+                f"The store {store.where} was built with embedder {meta['embedder']!r} "
+                f"({meta['dim']} dims), not {store.embedder_name!r}: set "
+                f"ASSISTANT_EMBED_MODEL={meta['embedder']} or use another --store")
         days = np.load(folder / "days.npy")
         n, dim = len(meta["ids"]), int(meta["dim"])
         if (folder / MATRIX).stat().st_size != n * dim * 4 or len(days) != n:
@@ -145,7 +150,7 @@ def _load(folder: Path) -> VectorIndex | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return VectorIndex(int(meta["generation"]), list(meta["ids"]), days, list(meta["sources"]),
-                       matrix, meta.get("embedder"))
+                       matrix)
 
 
 def ensure_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> bool:
@@ -159,19 +164,15 @@ def ensure_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> 
 def load_vectors(manifest: ChunkSource, store: VectorSource, folder: Path) -> VectorIndex:
     """The index for the manifest's current generation, rebuilt when stale or damaged."""
     generation = manifest.generation()
-    index = _load(folder)
-    if index is not None and index.embedder not in (None, store.embedder_name):
-        raise EmbedderMismatchError(
-            f"The store {folder.parent} was built with embedder {index.embedder!r}, not "
-            f"{store.embedder_name!r}: set ASSISTANT_EMBED_MODEL={index.embedder} or use another --store")
-    if index is None or index.generation != generation or index.embedder is None:
+    index = _load(folder, store)
+    if index is None or index.generation != generation:
         from filelock import FileLock
 
         with FileLock(str(folder.with_name(folder.name + ".lock"))):  # one builder at a time
-            index = _load(folder)
-            if index is None or index.generation != generation or index.embedder is None:
+            index = _load(folder, store)
+            if index is None or index.generation != generation:
                 _build(manifest, store, folder, generation)
-                index = _load(folder)
+                index = _load(folder, store)
     if index is None:
         raise OSError(f"cannot build the vector index in {folder}")
     return index
