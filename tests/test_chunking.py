@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_ROOT, Settings
+from assistant.config import PROJECT_ROOT, Settings, offline_environment
 from assistant.errors import ConfigError
 from assistant.ingest import chunk_article, iter_articles
-from assistant.ingest.chunking import SPECIAL_TOKENS, _ensure_offline, chunk_header, count_tokens
+from assistant.ingest.chunking import SPECIAL_TOKENS, chunk_header, count_tokens
 from assistant.models import Article
 
 SEED = PROJECT_ROOT / "seeds" / "000_e8d20170f0601f30.txt"
@@ -129,11 +129,11 @@ def test_bad_sizes_are_config_errors() -> None:
 
 def test_offline_tokenizer_cache_and_no_global_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
-    _ensure_offline()
+    offline_environment()
     folder = Path(os.environ["TIKTOKEN_CACHE_DIR"])
     assert folder.name == "tiktoken_cache" and any(folder.iterdir())
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "/elsewhere")
-    _ensure_offline()
+    offline_environment()
     assert os.environ["TIKTOKEN_CACHE_DIR"] == "/elsewhere"
     chunk_article(seed_article())
     from llama_index.core import Settings as LlamaSettings
