@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -57,6 +58,86 @@ def _peak_rss_mb() -> int:
     import resource
 
     return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+SAMPLE_2324 = ROOT / "benchmarks" / "data" / "sample-2324.json"
+SHARE_SEED = 2324  # the random fill of the tuning share is the same on every machine
+SHARE_PER_QUESTION = 5  # search results kept per sampled question (the corpus holds ~5.3 per question)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def tuning_questions() -> set[str]:
+    """Ids of the 2023-2024 questions the benchmarks ask on the tuning share: the 600-question
+    sample, the news asked before it happened (news-2324.jsonl) and the follow-ups' sources."""
+    data = ROOT / "benchmarks" / "data"
+    ids = set(json.loads(SAMPLE_2324.read_text("utf-8")))
+    ids.update(json.loads(line)["id"] for line in (data / "news-2324.jsonl").open(encoding="utf-8"))
+    ids.update(p["source"] for p in map(json.loads, (data / "followups.jsonl").open(encoding="utf-8"))
+               if p["set"] == "2324")
+    return ids
+
+
+def tuning_share(folder: Path) -> Path:
+    """The 2023-2024 corpus cut to the questions the benchmarks tune on, built the way the corpus was.
+
+    The whole corpus (~150k chunks) takes ~2 h to embed on this 2-core machine at ~20 chunks/s.
+    The corpus is the news-search results the benchmark's authors collected per question (no gold
+    ids). The share does the same for the tuning questions only (`tuning_questions`): each
+    question's text (never its answer or choices) searches the corpus with BM25 and keeps its top
+    SHARE_PER_QUESTION articles; a seeded random draw from the rest then fills it to the full
+    corpus's articles per question (15,318 / 2,917), so a question meets the same density of
+    unrelated news. Written to `folder` (outside the repository: publishers own the texts).
+    """
+    import math
+    import random
+    from collections import Counter, defaultdict
+
+    corpus, questions = need(CORPORA["2023-2024"]), need(QUESTIONS["2023-2024"])
+    wanted = tuning_questions()
+    asked: dict[str, list[str]] = {}
+    n_questions = 0
+    for line in questions.open(encoding="utf-8"):
+        q = json.loads(line)
+        n_questions += 1
+        if q["id"] in wanted:
+            asked[q["id"]] = sorted(set(_WORD.findall(q["question"].lower())))
+    vocab = {w for words in asked.values() for w in words}
+    ids: list[str] = []
+    lengths: list[int] = []
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)  # word -> (article, count)
+    for line in corpus.open(encoding="utf-8"):
+        art = json.loads(line)
+        words = _WORD.findall(f"{art.get('title') or ''} {art.get('body') or ''}".lower())
+        for w, c in Counter(w for w in words if w in vocab).items():
+            postings[w].append((len(ids), c))
+        ids.append(art["id"])
+        lengths.append(len(words))
+    n, avg = len(ids), sum(lengths) / max(1, len(lengths))
+    keep: set[str] = set()
+    for words in asked.values():  # BM25, k1 = 1.2, b = 0.75 (the textbook values)
+        scores: dict[int, float] = defaultdict(float)
+        for w in words:
+            df = len(postings.get(w, ()))
+            if not df:
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for i, c in postings[w]:
+                scores[i] += idf * c * 2.2 / (c + 1.2 * (0.25 + 0.75 * lengths[i] / avg))
+        top = sorted(scores, key=lambda i: (-scores[i], ids[i]))[:SHARE_PER_QUESTION]
+        keep.update(ids[i] for i in top)
+    searched = len(keep)
+    target = round(n * len(asked) / n_questions)
+    rest = sorted(set(ids) - keep)
+    keep |= set(random.Random(SHARE_SEED).sample(rest, max(0, target - len(keep))))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"2023-2024-share-{len(keep)}.jsonl"
+    with corpus.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        for i, line in zip(ids, src, strict=True):
+            if i in keep:
+                dst.write(line)
+    print(f"tuning share: {len(keep)} of {n} articles ({searched} found by the "
+          f"{len(asked)} tuning questions' searches, the rest drawn at random)", flush=True)
+    return out
 
 
 def need(path: Path) -> Path:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import CORPORA, STORES, corpus_subset, load_average, need, run_cli, write_result
+from _common import CORPORA, STORES, corpus_subset, load_average, need, run_cli, tuning_share, write_result
 
 RAW_SAMPLE = 600  # chunks; --raw-sample overrides
 
@@ -116,16 +116,20 @@ def measure(corpus: Path, store: Path, work: Path, sample: int) -> dict[str, Any
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", choices=sorted(CORPORA), default="2022", help="which RealTime QA corpus")
-    ap.add_argument("--n", default="300", help="articles to ingest (the first n), or 'all'")
+    ap.add_argument("--n", default="300",
+                    help="articles to ingest (the first n), 'all', or 'share' (2023-2024 only: the tuning "
+                         "sample's articles at the full corpus's density, see _common.tuning_share)")
     ap.add_argument("--store", type=Path, help="build the store here and keep it (must not exist yet)")
     ap.add_argument("--keep", action="store_true", help="keep the store in benchmarks/stores/")
     ap.add_argument("--name", help="results file name (default ingest[-<corpus>][-full])")
     ap.add_argument("--raw-sample", type=int, default=RAW_SAMPLE, help="chunks the raw embedder is timed on")
     args = ap.parse_args()
-    n = None if args.n == "all" else int(args.n)
+    n = None if args.n in ("all", "share") else int(args.n)
     source = need(CORPORA[args.corpus])
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
-    corpus = corpus_subset(n, work, source)
+    if args.n == "share" and args.corpus != "2023-2024":
+        raise SystemExit("--n share is the 2023-2024 tuning share")
+    corpus = tuning_share(work) if args.n == "share" else corpus_subset(n, work, source)
     label = f"{args.corpus}-{args.n}"
     store = args.store or ((STORES / f"ingest-{label}") if args.keep else work / "store")
     if args.store and args.store.exists() and any(args.store.iterdir()):
@@ -137,7 +141,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work / "raw-store", ignore_errors=True)
     name = args.name or ("ingest" + ("" if args.corpus == "2022" else f"-{args.corpus}")
-                         + ("-full" if n is None else ""))
+                         + ("-share" if args.n == "share" else "-full" if n is None else ""))
     print(json.dumps(result, indent=2))
     meta = {"corpus": args.corpus, "n": args.n, "store": str(store)}
     print(f"written to {write_result(name, {**meta, **result})}")
