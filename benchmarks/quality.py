@@ -31,6 +31,9 @@ PUBLISHED_2022 = {
 }
 
 
+RESUME = [False]  # --resume: finish runs of the same questions left in the results folder
+
+
 def _questions(name: str, full: bool) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in SETS[name][0].open(encoding="utf-8")]
     if name == "2324" and not full:
@@ -39,13 +42,19 @@ def _questions(name: str, full: bool) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["question_date"], r["id"]))
 
 
-def _eval(store: Path, rows: list[dict[str, Any]], out: Path, jobs: int | None) -> list[dict[str, Any]]:
+def _eval(store: Path, rows: list[dict[str, Any]], out: Path, jobs: int | None,
+          resume: bool | None = None) -> list[dict[str, Any]]:
     """Run `assistant eval` on rows; the result records, in the rows' order."""
     out.mkdir(parents=True, exist_ok=True)
     qfile = out / "questions.jsonl"
-    qfile.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    (out / "results.jsonl").unlink(missing_ok=True)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    same = qfile.exists() and qfile.read_text(encoding="utf-8") == text and (out / "results.jsonl").exists()
     cmd = ["--store", str(store), "eval", str(qfile), "--no-llm", "--out", str(out)]
+    if same and (RESUME[0] if resume is None else resume):  # finish the earlier run of these questions
+        cmd.append("--resume")
+    else:
+        qfile.write_text(text, encoding="utf-8")
+        (out / "results.jsonl").unlink(missing_ok=True)
     if jobs:
         cmd += ["--jobs", str(jobs)]
     run_cli(cmd)
@@ -82,7 +91,7 @@ def multiple_choice(name: str, store: Path, full: bool, work: Path, jobs: int | 
         "gold_text_in_answer": _pct([bool(r["scores"]["answer"] and r["scores"]["answer"]["contains"])
                                      for r in results]),
         "gold_article_hit@5": _pct(hits) if hits else None,
-        "p50_ms": sorted(r["ms"] for r in results)[len(results) // 2] if results else None,
+        "p50_ms": sorted(r["latency_ms"] for r in results)[len(results) // 2] if results else None,
     }
 
 
@@ -156,7 +165,10 @@ def main() -> None:
     ap.add_argument("--store-2324", type=Path, default=STORES / "rtqa2324")
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--name", default="quality")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep finished answers of an earlier run of the same questions (same code only)")
     args = ap.parse_args()
+    RESUME[0] = args.resume
     need_data()
     work = RESULTS / "eval" / args.name
     work.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,9 @@ def test_contains_respects_word_boundaries() -> None:
         ("[1] Yellowstone flooded. Roads closed.", "Yellowstone flooded."),
         ("Yellowstone [1, 2]", "Yellowstone"),
         ("No marker and no stop", "No marker and no stop"),
+        ("Acme Motor Co. \u201cAcme Motor Co. is recalling 9 vans.\u201d [1]", "Acme Motor Co."),
+        ("Jane Roe. \u201c(Wire) Jane Roe has withdrawn.\u201d [2]", "Jane Roe."),
+        ("Lisbon. \u201c\u201cIt was hot,\u201d she said.\u201d [1]", "Lisbon."),
     ],
 )
 def test_short_answer_cuts_at_first_marker_or_sentence_end(text: str, expected: str) -> None:

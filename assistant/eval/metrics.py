@@ -80,12 +80,22 @@ def _first_sentence_end(text: str) -> int | None:
     return spans[0][1] if len(spans) > 1 else None
 
 
+# An answer's lead ends where its first quotation opens ("Ford Motor Co. “Ford Motor Co. is ...”"):
+# the lead may end in an abbreviation ("Co.", "DC.") and the quote may open with “( or ““, which
+# the sentence splitter rightly does not take for a sentence start inside a passage.
+_QUOTE_OPENS = re.compile(r"[.!?]\s+[“\"]")
+
+
 def short_answer(text: str) -> str:
-    """The text up to the first citation marker or sentence end (whichever is first), unmarked."""
+    """The text up to the first citation marker, quotation after a full stop, or sentence end
+    (whichever is first), unmarked."""
     cut = len(text)
     marker = MARKER.search(text)
     if marker is not None and text[: marker.start()].strip():
         cut = marker.start()
+    quote = _QUOTE_OPENS.search(text)
+    if quote is not None and text[: quote.start()].strip():
+        cut = min(cut, quote.start() + 1)
     end = _first_sentence_end(text)
     if end is not None:
         cut = min(cut, end)
