@@ -1,11 +1,14 @@
 """Fit the offline answerer's confidence (a logistic model over its evidence signals) on the
 2023-2024 runs of benchmarks/quality.py, choose the refusal threshold there, and check both on 2022.
 
-Examples: every question of the quality runs with its `signals`. A question counts as answered by
-its evidence when it is answerable and the gold answer text is in its top passages; unanswerable
-questions (news asked before it happened, fictional ones) and answerable ones whose passages miss
-the answer count as not answered. The threshold is the lowest confidence whose refusals reach the
-precision target on 2023-2024 with the most recall.
+Examples: the questions of the refusal runs (each news question as of its date, the same question
+as of the day before its news first appeared, and the fictional questions), with their `signals`;
+the model predicts what the refusal decides: answerable or not (`--target answerable`, the
+default). `--target evidence` instead predicts "answerable and the gold text is in the top
+passages" over every run (multiple choice too): it calls an answerable question whose retrieval
+missed unanswerable, and on 2023-2024, where retrieval misses often, its refusals fell to
+precision 0.29. The threshold is the confidence below which refusals keep the precision target on
+2023-2024 with the most recall.
 
     python benchmarks/quality.py --only mc,refusal --name quality-signals   # collects the signals
     python benchmarks/fit_confidence.py --runs quality-signals [--precision 0.9]
@@ -24,11 +27,12 @@ from _common import RESULTS, write_result
 L2 = 0.01  # a little shrinkage keeps weights of rare signals finite
 
 
-def examples(folder: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(signal names, X, y answered-by-evidence, unanswerable flags) of one set's runs."""
+def examples(folder: Path, target: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(signal names, X, y, unanswerable flags) of one set's runs."""
     names: list[str] = []
     xs, ys, unans = [], [], []
-    for results in sorted(folder.glob("*/results.jsonl")):
+    runs = "refusal-*" if target == "answerable" else "*"
+    for results in sorted(folder.glob(f"{runs}/results.jsonl")):
         for rec in map(json.loads, results.open(encoding="utf-8")):
             ans = rec.get("answer") or {}
             sig = ans.get("signals")
@@ -39,7 +43,7 @@ def examples(folder: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarra
             unanswerable = bool(scores["refusal"]["unanswerable"])
             present = bool(scores.get("answer_recall") and scores["answer_recall"]["hit@k"])
             xs.append([sig.get(n, 0.0) for n in names])
-            ys.append(0.0 if unanswerable else float(present))
+            ys.append(0.0 if unanswerable else 1.0 if target == "answerable" else float(present))
             unans.append(unanswerable)
     return names, np.asarray(xs), np.asarray(ys), np.asarray(unans, dtype=bool)
 
@@ -66,6 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="quality-signals", help="a benchmarks/results/eval/<name> folder")
     ap.add_argument("--precision", type=float, default=0.9)
+    ap.add_argument("--target", choices=["answerable", "evidence"], default="answerable")
     args = ap.parse_args()
     base = RESULTS / "eval" / args.runs
     sets = {}
@@ -76,10 +81,10 @@ def main() -> None:
             target = folder / sub.name
             if not target.exists():
                 target.symlink_to(sub.resolve())
-        sets[name] = examples(folder)
+        sets[name] = examples(folder, args.target)
     names, x, y, unans = sets["2324"]
     w = logistic(x, y)
-    report: dict[str, Any] = {"signals": names, "bias": round(float(w[0]), 3),
+    report: dict[str, Any] = {"target": args.target, "signals": names, "bias": round(float(w[0]), 3),
                               "weights": {n: round(float(v), 3) for n, v in zip(names, w[1:], strict=True)}}
     conf_fit = 1 / (1 + np.exp(-(np.hstack([np.ones((len(x), 1)), x]) @ w)))
     grid = [t / 100 for t in range(5, 96)]
