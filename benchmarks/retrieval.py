@@ -72,8 +72,8 @@ def score(rows: list[dict[str, Any]], found: list[Any], prefs: dict[str, Any],
             hits1 += bool(ranks and ranks[0] == 0)
             hits5 += bool(ranks)
             rr += 1 / (ranks[0] + 1) if ranks else 0.0
-    out: dict[str, Any] = {"answer_recall@5": round(100 * sum(recall) / len(recall), 1),
-                           "by_type": {t: round(100 * sum(v) / len(v), 1) for t, v in sorted(by_type.items())}}
+    by_kind = {t: round(100 * sum(v) / len(v), 1) for t, v in sorted(by_type.items())}
+    out: dict[str, Any] = {"answer_recall@5": round(100 * sum(recall) / len(recall), 1), "by_type": by_kind}
     if gold_n:
         out.update({"gold_hit@1": round(hits1 / gold_n, 3), "gold_hit@5": round(hits5 / gold_n, 3),
                     "gold_mrr": round(rr / gold_n, 3)})

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers import shared_file
 
 from assistant.config import PROJECT_ROOT, Settings, offline_environment
 from assistant.errors import ConfigError
@@ -18,7 +19,6 @@ from assistant.ingest.chunking import SPECIAL_TOKENS, chunk_header, count_tokens
 from assistant.models import Article
 
 SEED = PROJECT_ROOT / "seeds" / "000_e8d20170f0601f30.txt"
-CORPUS = Path("/work/shared/data/realtimeqa/corpus.jsonl")
 
 
 def article(text: str, title: str = "A title", published_at: str | None = "2024-07-04") -> Article:
@@ -32,7 +32,8 @@ def seed_article() -> Article:
 
 
 def corpus_sample(count: int) -> list[Article]:
-    found = list(itertools.islice(iter_articles([CORPUS], Settings()), count))
+    corpus = shared_file("realtimeqa", "corpus.jsonl")
+    found = list(itertools.islice(iter_articles([corpus], Settings()), count))
     assert all(isinstance(a, Article) for a in found)
     return found  # type: ignore[return-value]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shared_file
 
 from assistant.errors import EvalError, LLMError
 from assistant.eval.evaluate import (
@@ -25,7 +26,6 @@ from assistant.models import NOT_FOUND, Answer, Citation, Passage
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
-DEV = Path("/work/shared/data/realtimeqa/dev.jsonl")
 TOP_K = 8
 CONFIG = {"embedder": "fake", "llm": "offline", "as_of": "question date"}
 
@@ -445,8 +445,9 @@ def test_missing_or_empty_question_file_is_an_eval_error(tmp_path: Path) -> None
 
 
 def test_realtimeqa_dev_loads_as_is() -> None:
-    questions, warnings = load_questions(DEV)
-    rows = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
+    dev = shared_file("realtimeqa", "dev.jsonl")
+    questions, warnings = load_questions(dev)
+    rows = [json.loads(line) for line in dev.read_text().splitlines() if line.strip()]
     assert warnings == [] and len(questions) == len(rows) == 192
     assert [q.as_of for q in questions] == [r["question_date"][:10] for r in rows]
     assert all(

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from helpers import shared_file
 
 from assistant.config import PROJECT_ROOT, Settings
 from assistant.errors import InputError
@@ -19,7 +20,6 @@ from assistant.models import Article, Skipped
 from assistant.text import first_sentence
 
 SEED = PROJECT_ROOT / "seeds" / "000_e8d20170f0601f30.txt"
-CORPUS = Path("/work/shared/data/realtimeqa/corpus.jsonl")
 SETTINGS = Settings()
 
 
@@ -296,8 +296,9 @@ def test_jsonl_size_cap_is_its_own_setting(tmp_path: Path) -> None:
 
 
 def test_corpus_first_lines_load_as_is() -> None:
-    raw = [json.loads(line) for line in itertools.islice(CORPUS.open(encoding="utf-8"), 5)]
-    articles = list(itertools.islice(iter_articles([CORPUS], SETTINGS), 5))
+    corpus = shared_file("realtimeqa", "corpus.jsonl")
+    raw = [json.loads(line) for line in itertools.islice(corpus.open(encoding="utf-8"), 5)]
+    articles = list(itertools.islice(iter_articles([corpus], SETTINGS), 5))
     assert all(isinstance(a, Article) for a in articles)
     for obj, article in zip(raw, articles, strict=True):
         assert isinstance(article, Article)
@@ -310,7 +311,7 @@ def test_corpus_first_lines_load_as_is() -> None:
         )
         assert article.published_at == obj["published_at"]
         assert article.text == clean_text(obj["body"]).strip()
-        assert article.path == display_path(CORPUS)
+        assert article.path == display_path(corpus)
 
 
 # --- paths, decoding, dates -------------------------------------------------------------------
