@@ -16,13 +16,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
+from assistant.answer.llm.faults import MESSAGES, Fault, display_url, error_chain, redact, status_fault
 from assistant.config import Settings
 from assistant.errors import ConfigError, LLMError
 
 if TYPE_CHECKING:
-    import openai
 
     from assistant.deadline import Clock, Timeouts
 
@@ -65,14 +64,6 @@ class StreamCutError(LLMError):
 
 class LLMFailureDetail(Exception):
     """Sanitised description of the underlying client error, kept as __cause__ for --debug."""
-
-
-@dataclass(frozen=True)
-class _Fault:
-    kind: str  # a key of _MESSAGES
-    detail: str
-    status: int | None = None
-    wait: str = ""  # what a 429 asked for (the header as sent, shown, never parsed)
 
 
 @dataclass
@@ -263,11 +254,11 @@ class OpenAIChatClient:
         except queue.Empty:
             raise _Waited(kind) from None
 
-    def _error(self, fault: _Fault) -> LLMError:
+    def _error(self, fault: Fault) -> LLMError:
         t = self.timeouts
         tried = self.attempts
         why = LOCAL_NO_RETRY if self._guard.local and fault.kind == "first_token" else ""
-        text = _MESSAGES[fault.kind].format(
+        text = MESSAGES[fault.kind].format(
             url=self._url, model=self.model, status=fault.status, detail=fault.detail,
             tries=f"{tried} attempt{'s' if tried != 1 else ''}", wait=fault.wait, why=why,
             connect=f"{t.connect:g}", first=f"{t.first_token:g}", idle=f"{t.idle:g}",
@@ -308,39 +299,6 @@ def _hang_up(stream: Any) -> None:
         log.debug("hang up: %s", type(exc).__name__)
 
 
-_MESSAGES = {
-    "refused": "Cannot connect to the LLM server at {url}: connection refused ({tries}). "
-    "Start the server or fix OPENAI_BASE_URL",
-    "connect": "Cannot connect to the LLM server at {url} ({detail}; {tries}). "
-    "Check OPENAI_BASE_URL and the network",
-    "connect_timeout": "Cannot connect to the LLM server at {url} within {connect} s ({tries}). "
-    "Check OPENAI_BASE_URL and the network, or raise ASSISTANT_LLM_CONNECT_TIMEOUT",
-    "first_token": "The LLM server at {url} sent no answer within {first} s ({tries}{why}). "
-    "Raise ASSISTANT_LLM_FIRST_TOKEN_TIMEOUT or check the server",
-    "stall": "The LLM answer from {url} stalled (no new text for {idle} s): partial answer "
-    "discarded. Raise ASSISTANT_LLM_IDLE_TIMEOUT or check the server",
-    "deadline": "The LLM server at {url} did not finish within {total} s ({tries}). "
-    "Raise ASSISTANT_LLM_TIMEOUT or check the server",
-    "deadline_cut": "The LLM answer from {url} did not finish within {total} s: partial answer "
-    "discarded. Raise ASSISTANT_LLM_TIMEOUT or check the server",
-    "auth": "The LLM server at {url} rejected the API key (HTTP {status}). "
-    "Set a valid OPENAI_API_KEY for this server",
-    "model": "The LLM server at {url} does not know model '{model}' (HTTP 404). "
-    "Set ASSISTANT_LLM_MODEL to a model it serves (and check OPENAI_BASE_URL ends in /v1)",
-    "rate": "The LLM server at {url} is rate limiting requests (HTTP 429, {tries}{wait}). "
-    "Wait and try again or raise ASSISTANT_LLM_RETRIES",
-    "quota": "The LLM server at {url} says the quota of this API key is used up (HTTP 429: "
-    "{detail}). Check the plan and billing of the key",
-    "server": "The LLM server at {url} failed (HTTP {status}, {tries}). Try again later",
-    "request": "The LLM server at {url} refused the request (HTTP {status}: {detail}). "
-    "Check ASSISTANT_LLM_MODEL and ASSISTANT_LLM_CONTEXT",
-    "malformed": "The LLM server at {url} sent a malformed response ({detail}). "
-    "Check that OPENAI_BASE_URL is an OpenAI-compatible /v1 endpoint",
-    "cut": "The LLM answer from {url} broke off mid-stream ({detail}): partial answer discarded. "
-    "Try again",
-}
-
-
 def _usage(raw: Any) -> dict[str, int] | None:
     if raw is None:
         return None
@@ -352,7 +310,7 @@ def _usage(raw: Any) -> dict[str, int] | None:
     return out or None
 
 
-def _classify(exc: BaseException, key: str, *, streamed: bool, shown: bool) -> _Fault:
+def _classify(exc: BaseException, key: str, *, streamed: bool, shown: bool) -> Fault:
     """Map an SDK/transport/parsing exception to a fault whose detail holds no secret."""
     import httpx
     import openai
@@ -362,89 +320,26 @@ def _classify(exc: BaseException, key: str, *, streamed: bool, shown: bool) -> _
     name = type(exc).__name__
     if isinstance(exc, _Waited):
         if exc.kind == "deadline" and shown:
-            return _Fault("deadline_cut", "deadline")
-        return _Fault("stall" if shown else exc.kind, exc.kind)
+            return Fault("deadline_cut", "deadline")
+        return Fault("stall" if shown else exc.kind, exc.kind)
     if isinstance(exc, DeadlineExceeded):
-        return _Fault("deadline", str(exc))
+        return Fault("deadline", str(exc))
     if isinstance(exc, NotRetried):
-        return _Fault("first_token", str(exc))
+        return Fault("first_token", str(exc))
     if isinstance(exc, _NoEvents):
-        return _Fault("malformed", str(exc))
+        return Fault("malformed", str(exc))
     if isinstance(exc, _StreamEnded):
-        return _Fault("cut", str(exc))
+        return Fault("cut", str(exc))
     if streamed and not isinstance(exc, openai.APIStatusError):
-        return _Fault("cut", redact(f"{name}: {exc}", key))
+        return Fault("cut", redact(f"{name}: {exc}", key))
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         cause = exc if isinstance(exc, httpx.TimeoutException) else exc.__cause__
-        return _Fault("connect_timeout" if isinstance(cause, httpx.ConnectTimeout)
+        return Fault("connect_timeout" if isinstance(cause, httpx.ConnectTimeout)
                       else "first_token", name)
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        chain = " ".join(str(e) for e in _chain(exc))
+        chain = " ".join(str(e) for e in error_chain(exc))
         kind = "refused" if "refused" in chain.lower() else "connect"
-        return _Fault(kind, redact(chain, key) or name)
+        return Fault(kind, redact(chain, key) or name)
     if isinstance(exc, openai.APIStatusError):
-        return _status_fault(exc, key)
-    return _Fault("malformed", redact(f"{name}: {exc}", key))
-
-
-def _status_fault(exc: openai.APIStatusError, key: str) -> _Fault:
-    status = exc.status_code
-    if status in (401, 403):
-        return _Fault("auth", f"HTTP {status}", status)  # the body may echo the key: never kept
-    detail = redact(_server_message(exc), key)
-    if status == 404:
-        return _Fault("model", detail, status)
-    if status == 429 and "quota" in detail.lower():
-        return _Fault("quota", detail, status)  # out of credit: waiting will not help
-    if status in (408, 409, 429) or status >= 500:
-        return _Fault("rate" if status == 429 else "server", detail, status,
-                      _asked_wait(exc.response.headers))
-    return _Fault("request", detail, status)
-
-
-def _asked_wait(headers: Any) -> str:
-    """"; it asks to wait 3600 s" from Retry-After(-Ms) as sent (shown, not interpreted)."""
-    for name, unit in (("retry-after-ms", " ms"), ("retry-after", " s")):
-        raw = " ".join(str(headers.get(name) or "").split())[:40]
-        if raw:
-            return f"; it asks to wait {raw}{unit if raw.replace('.', '').isdigit() else ''}"
-    return ""
-
-
-def _server_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        message = inner.get("message") if isinstance(inner, dict) else inner
-        if message:
-            return str(message)
-    return str(exc.message)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in out and len(out) < 5:
-        out.append(current)
-        current = current.__cause__ or current.__context__
-    return out
-
-
-def redact(text: str, key: str) -> str:
-    """One line without the key (or any bearer token), at most 200 characters."""
-    if key:
-        text = text.replace(key, "***")
-    text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def display_url(url: str) -> str:
-    """The URL without user:password, query or fragment (they may hold secrets)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid URL>"
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return status_fault(exc, key)
+    return Fault("malformed", redact(f"{name}: {exc}", key))
