@@ -538,12 +538,13 @@ def llm_app(openai_server: OpenAIServer, seeded_store: Path,
     app.close()
 
 
-def _stream_ask(app: Any, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str, str, list[str]]:
+def _stream_ask(app: Any, capsys: pytest.CaptureFixture[str],
+                lines: int = 24) -> tuple[Any, str, str, list[str]]:
     """What the CLI does on a terminal: stream a draft through a TerminalStream, then print.
     Returns (answer, raw stdout, stderr, the lines left on an 80-column screen)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("COLUMNS", "80")
-        mp.setenv("LINES", "24")
+        mp.setenv("LINES", str(lines))
         stream = TerminalStream(enabled=True, ansi=True)
     answer = ask(app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
     print_answer(answer, as_json=False, streamed=stream)
@@ -575,17 +576,11 @@ def test_removed_marker_does_not_stay_on_screen(
 
 
 def test_a_long_draft_with_tabs_is_erased_on_a_small_terminal(
-    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch
+    openai_server: OpenAIServer, llm_app: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ramble = "\n".join(f"Question:\tline {i}\t" + "word " * 30 for i in range(40))
     openai_server.enqueue(text=ramble)
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setenv("LINES", "12")
-    stream = TerminalStream(enabled=True, ansi=True)
-    answer = ask(llm_app, Q, AskOptions(), on_token=stream.sink, notice=stream.notice)
-    print_answer(answer, as_json=False, streamed=stream)
-    out, _ = capsys.readouterr()
+    answer, out, _, _ = _stream_ask(llm_app, capsys, lines=12)
     drawn = screen(out.split("\r")[0])  # the draft alone: it never outgrew the screen
     assert "Question:" in sanitize(out) and len(drawn) <= 12
     assert "Question:" not in "\n".join(screen(out)) and answer.mode == "extractive"
