@@ -19,6 +19,7 @@ from assistant.answer.offline.weights import (
     CONFIDENCE_BIAS,
     CONFIDENCE_WEIGHTS,
     MARGIN_SCALE,
+    MIN_NAME_PREFIX,
     PRIOR_CHUNKS,
     PRIOR_SCALE,
 )
@@ -61,9 +62,23 @@ def question_names(question: str) -> list[str]:
     return [m.group(1) for m in _NAME.finditer(question.strip()) if m.group(1).lower() not in STOP]
 
 
-def _weighted_share(wanted: dict[str, float], have: set[str]) -> float:
+def _weighted_share(wanted: dict[str, float], have: set[str], name_terms: set[str]) -> float:
+    """Share of the wanted terms' weight that `have` holds; a name's term also counts when a word
+    made from it is there ("india" in "indian", "ukrain" in "ukrainian"), as for evidence sentences."""
     total = sum(wanted.values())
-    return sum(w for t, w in wanted.items() if t in have) / total if total else 0.0
+    if not total:
+        return 0.0
+
+    def held(term: str) -> bool:
+        return term in have or (term in name_terms and any(h.startswith(term) for h in have))
+    return sum(w for t, w in wanted.items() if held(t)) / total
+
+
+def _name_terms(names: list[str], rarity: Rarity | None) -> set[str]:
+    """The index terms of the question's names long enough to match words made from them."""
+    if rarity is None:
+        return set()
+    return {t for n in names for t in rarity.terms(n) if len(t) >= MIN_NAME_PREFIX}
 
 
 def signals(question: str, scored: Sequence[Any], short: str | None, asks_span: bool,
@@ -77,6 +92,7 @@ def signals(question: str, scored: Sequence[Any], short: str | None, asks_span: 
     passages = list({id(sc.passage): sc.passage for sc in scored}.values())
     passage_terms = {t for p in passages for t in (rarity.terms(p.text) if rarity else [])}
     names = question_names(question)
+    name_terms = _name_terms(names, rarity)
     haystack = " ".join(p.text.lower() for p in passages)
     other = next((sc for sc in scored if sc.passage.article_id != best.passage.article_id), None)
     margin = best.score - other.score if other is not None else MARGIN_SCALE
@@ -85,8 +101,8 @@ def signals(question: str, scored: Sequence[Any], short: str | None, asks_span: 
                 if short and short.lower() in sc.sentence.text.lower()}
     return {
         "cosine": max(0.0, max(sc.cosine for sc in scored[:10])),
-        "rare_in_sentence": _weighted_share(weights, sentence_terms),
-        "rare_in_passages": _weighted_share(weights, passage_terms),
+        "rare_in_sentence": _weighted_share(weights, sentence_terms, name_terms),
+        "rare_in_passages": _weighted_share(weights, passage_terms, name_terms),
         "names_in_passages": (sum(n.lower() in haystack for n in names) / len(names)) if names else 1.0,
         "answer_span": 1.0 if short else 0.0,
         "asks_span": 1.0 if asks_span else 0.0,
