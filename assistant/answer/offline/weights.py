@@ -77,7 +77,7 @@ MARGIN_SCALE = 0.15  # a lead this large over the best other article counts as f
 CONFIDENT_ABOVE = 0.9  # below this (above ASSISTANT_MIN_CONFIDENCE) the answer is shown as a best guess:
 # between 0.65 and 0.9 most of the 2023-2024 refusal set's questions were unanswerable.
 # The refusal threshold (ASSISTANT_MIN_CONFIDENCE, 0.65) on the 2023-2024 curve: precision 0.933,
-# recall 0.477 (2022: 0.984 / 0.776). 0.8 had the most recall at precision >= 0.9 (0.629) but
-# refused README's follow-up "And who represented India?" (confidence 0.69: its evidence says
-# "Indian", and rare-word matching does not take a demonym for its country): held at 0.65 until
-# that matching is fixed. A product choice, stated as one.
+# recall 0.477 (2022: 0.984 / 0.776). 0.8 has the most recall at precision >= 0.9 (0.625; 2022
+# 0.958 / 0.878) but refuses answerable questions the answer holds: gold text in the answers of the
+# answerable ones falls 1.4 points (2023-2024) and 2.8 (2022), past issue 13's 1-point allowance
+# (benchmarks/results/quality-prefix.json). A product choice, stated as one.
