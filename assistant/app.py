@@ -103,9 +103,9 @@ class App:
     def parser(self) -> SentenceParser | None:
         """The packaged sentence parser for short answers (None when it is not installed)."""
         if "parser" not in self._cache:
-            from assistant.answer.offline.nlp import load_parser
+            from assistant.answer.offline.nlp import PARSE_CACHE, load_parser
 
-            self._cache["parser"] = load_parser()
+            self._cache["parser"] = load_parser(self.state_dir / PARSE_CACHE)
         return self._cache["parser"]  # type: ignore[no-any-return]
 
     @property
@@ -145,6 +145,9 @@ class App:
 
     def close(self) -> None:
         self.drop_store()
+        parser = self._cache.get("parser")
+        if parser is not None:
+            parser.close()
         manifest = self._cache.pop("manifest", None)
         if manifest is not None:
             manifest.close()
