@@ -13,6 +13,7 @@ model cannot show: it copies or invents), and chooses the threshold with the wid
 paraphrases passing and unsupported claims passing (ties: the lower one).
 
     python benchmarks/fit_support.py RESULTS.jsonl [RESULTS.jsonl ...] [--dump FILE] [--name support-fit]
+    python benchmarks/fit_support.py benchmarks/results/eval/real_llm*/results.jsonl   # after real_llm.py
 """
 
 from __future__ import annotations

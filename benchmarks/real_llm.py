@@ -3,7 +3,8 @@
 Runs, through the real CLI: the seed question (`ask --json`), a follow-up (in-process, with the
 first turn as history), a question the articles cannot answer, and a 20-question eval
 (benchmarks/data/real_llm_questions.jsonl); writes benchmarks/results/real_llm.json with the
-verification counts, refusals, latency and tokens.
+verification counts, refusals, latency and tokens, and keeps the eval's own output (the model's
+texts, for benchmarks/fit_support.py) in benchmarks/results/eval/real_llm/ (not committed).
 
     OPENAI_BASE_URL=http://127.0.0.1:8080/v1 ASSISTANT_LLM_MODEL=gemma-3-270m \
         python benchmarks/real_llm.py [--store DIR] [--limit N] [--name real_llm]
@@ -16,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, run_cli, write_result
+from _common import RESULTS, ROOT, run_cli, write_result
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "real_llm_questions.jsonl"
 SEED_Q = "Who joined the SCO in 2024?"
@@ -67,6 +69,7 @@ def follow_up(store: str) -> dict[str, Any]:
 
 
 def run_eval(env: dict[str, str], out: Path, limit: int | None) -> dict[str, Any]:
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run, not the last one's answers
     args = ["eval", str(QUESTIONS), "--out", str(out)] + (["--limit", str(limit)] if limit else [])
     seconds, _, _, _ = run_cli(args, env)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -112,7 +115,7 @@ def main() -> None:
     stages = [("seed_question", lambda: ask(SEED_Q, env)),
               ("outside_question", lambda: ask(OUTSIDE, env)),
               ("follow_up", lambda: follow_up(store)),
-              ("eval", lambda: run_eval(env, tmp / "eval", args.limit))]
+              ("eval", lambda: run_eval(env, RESULTS / "eval" / args.name, args.limit))]
     for name, stage in stages:  # the file is written after every stage: a long run shows progress
         report[name] = stage()
         shown = {k: v for k, v in report[name].items() if k != "rows"}
