@@ -494,7 +494,8 @@ def test_injected_article_is_fenced_and_off_source_links_not_rendered(
 
 def screen(raw: str, width: int = 80) -> list[str]:
     """The lines a terminal of `width` columns shows after `raw` (the escape sequences our CLI
-    writes: cursor up, carriage return, clear to the end of the screen, styles ignored)."""
+    writes: cursor up and down, carriage return, erase line, clear to the end of the screen,
+    styles ignored)."""
     rows: list[list[str]] = [[]]
     r = c = i = 0
     while i < len(raw):
@@ -504,6 +505,12 @@ def screen(raw: str, width: int = 80) -> list[str]:
             n, cmd = int(csi.group(1) or 1), csi.group(2)
             if cmd == "A":
                 r = max(0, r - n)
+            elif cmd == "B":
+                r += n
+                while len(rows) <= r:
+                    rows.append([])
+            elif cmd == "K" and n == 2:
+                rows[r] = []
             elif cmd == "J":
                 del rows[r + 1:]
                 rows[r] = rows[r][:c]

@@ -75,7 +75,7 @@ def test_reply_usage_model_and_request(openai_server: OpenAIServer) -> None:
     assert (result.finish_reason, result.model) == ("stop", "gemma-3-270m")  # who really answered
     (req,) = openai_server.chat_requests
     assert req.json["model"] == "test-model" and req.json["messages"] == MESSAGES
-    assert req.json["max_tokens"] == 50
+    assert req.json["max_tokens"] == 50 and req.json["temperature"] == 0  # the same answer each time
     # always a stream, with usage asked for, even when nobody watches the tokens
     assert req.json["stream"] is True and req.json["stream_options"] == {"include_usage": True}
     assert req.headers["authorization"] == f"Bearer {CANARY}"
@@ -175,6 +175,7 @@ def test_reasoning_models_get_no_small_token_cap(openai_server: OpenAIServer) ->
     client_for(openai_server, model="o4-mini").complete(MESSAGES, max_tokens=50)
     body = openai_server.chat_requests[0].json
     assert "max_tokens" not in body and "max_completion_tokens" not in body
+    assert "temperature" not in body  # they accept only their default
 
 
 def test_5xx_is_retried_then_answers(openai_server: OpenAIServer) -> None:

@@ -98,10 +98,17 @@ class TerminalStream:
         return self._rows, self._col + width
 
     def erase(self) -> None:
-        """Remove the draft from the screen (cursor back to where it began)."""
+        """Remove the draft from the screen (cursor back to where it began).
+
+        Row by row (erase line, cursor down: neither scrolls), then clear below the last row for
+        a row the terminal wrapped more than counted. Not one "clear to the end of the screen"
+        from the draft's first row: when that row is the top of the screen (after `clear`), tmux
+        takes it for clearing the whole screen and moves the draft into its scroll-back.
+        """
         if self._shown:
             up = f"\x1b[{self._rows - 1}A" if self._rows > 1 else ""
-            click.echo(f"\r{up}\x1b[J", nl=False, color=True)
+            rows = "\x1b[2K" + "\x1b[B\x1b[2K" * (self._rows - 1)
+            click.echo(f"\r{up}{rows}\x1b[J{up}", nl=False, color=True)
         self._held, self._rows, self._col, self._shown, self._full = "", 1, 0, False, False
 
     def notice(self, message: str) -> None:

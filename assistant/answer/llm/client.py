@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPENAI_URL = "https://api.openai.com/v1"
+# Grounded answers want the model's most likely wording, and the same answer whether piped or
+# streamed to a terminal (llama.cpp's server samples at 0.8 by default). Reasoning models accept
+# only their default, so they get none.
+TEMPERATURE = 0.0
+_REASONING = re.compile(r"^(o\d|gpt-5)")
 NO_LLM = "or use --no-llm"  # every fault message ends with the way out
 LOCAL_NO_RETRY = ("; not retried: a local server keeps working on a request the client gave up "
                   "on, so a retry would queue behind it")
@@ -195,9 +200,11 @@ class OpenAIChatClient:
             params["stream_options"] = {"include_usage": True}
         if self._extra:
             params["extra_headers"] = self._extra
-        # reasoning models spend hidden tokens first: a small cap would leave them no answer
-        if max_tokens is not None and re.match(r"^(o\d|gpt-5)", self.model) is None:
-            params["max_tokens"] = max_tokens
+        if _REASONING.match(self.model) is None:
+            params["temperature"] = TEMPERATURE
+            # reasoning models spend hidden tokens first: a small cap would leave them no answer
+            if max_tokens is not None:
+                params["max_tokens"] = max_tokens
         return params
 
     def _consume(
