@@ -76,9 +76,12 @@ def first_sentence(text: str, min_words: int = 4) -> str:
     return text.strip()
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens."""
-    return [w.lower().strip("'’-") for w in _WORD.findall(text)]
+    """Lower-cased word tokens, a possessive's "'s" dropped ("Russia's" -> "russia")."""
+    return [_POSSESSIVE.sub("", w.lower()).strip("'’-") for w in _WORD.findall(text)]
 
 
 def stem(word: str) -> str:

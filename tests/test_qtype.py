@@ -47,3 +47,9 @@ def test_cue_type(question: str, cue: str) -> None:
 ])
 def test_heads_come_from_the_noun_not_the_verb(question: str, kind: str, head: str | None) -> None:
     assert expected_type(question) == (kind, head)
+
+
+@pytest.mark.parametrize("question", ["What share of the vote did the party win?",
+                                      "What proportion of the budget goes to defence?"])
+def test_a_share_or_proportion_is_a_number(question: str) -> None:
+    assert expected_type(question)[0] == "number"

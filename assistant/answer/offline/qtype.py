@@ -10,7 +10,8 @@ from assistant.text import STOP
 
 NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
                  "amount", "price", "cost", "speed", "height", "population", "rate", "sum", "salary",
-                 "fine", "total", "count", "figure", "distance", "weight", "size"}
+                 "fine", "total", "count", "figure", "distance", "weight", "size", "share",
+                 "proportion", "fraction", "ratio"}
 MONEY_HEADS = {"price", "cost", "amount", "sum", "salary", "fine", "hourly"}
 COPULAS = {"is", "are", "was", "were"}
 AUXILIARIES = COPULAS | {"did", "does", "do", "has", "have", "had", "will", "would", "can", "could",

@@ -34,8 +34,11 @@ _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
 _NAME = re.compile(rf"\b[A-Z][\w’'\-]*(?:{_CONNECT}{_CAP_WORD})*")
 _MONEY = re.compile(r"[$£€]\s?\d[\d,.]*(?:\s(?:million|billion|trillion))?(?:\s(?:an|a|per)\s(?:hour|year|"
                     r"month|week|day|share|barrel|gallon))?")
-_NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:percent|million|billion|trillion|people|years?|days?|"
+_NUMBER = re.compile(r"\b\d[\d,.]*(?:\s?%|\s(?:per cent|percent|million|billion|trillion|people|years?|days?|"
                      r"points?|votes?|miles?|feet|degrees|times))?")
+_PERCENT = re.compile(r"%|\bper ?cent\b")
+# a question asking for one of these is answered by a percentage ("what share of GDP": "30 per cent")
+PERCENT_HEADS = {"share", "percentage", "percent", "proportion", "fraction", "rate"}
 _MONTHS = month_pattern()
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
 _MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
@@ -97,6 +100,8 @@ def _mentions_head(sentence: str, cand: str, head: str) -> bool:
     i = sentence.find(cand)
     if i < 0:
         return False
+    if _PERCENT.search(cand) and PERCENT_HEADS & set(head.split()):
+        return True
     near = words(sentence[max(0, i - 25) : i])[-2:] + words(cand)
     near += words(sentence[i + len(cand) : i + len(cand) + 30])[:2]
     stems = {h.rstrip("s") for h in head.split()}
