@@ -8,9 +8,9 @@ labels each (claim, passage) pair:
   benchmarks/data/support-labels.jsonl says whether the article states it (`--dump` writes the
   unlabelled ones to label; claims in between are left out);
 Then reports, for each threshold, the share of supported pairs that pass and of unsupported ones
-that slip through, and of correct claims in other words (hand-written paraphrases of the seed article, the side this
-model cannot show: it copies or invents), and chooses the threshold with the widest gap between
-paraphrases passing and unsupported claims passing (ties: the lower one).
+that slip through, and of correct claims in other words (hand-written paraphrases of the seed
+article, the side this model cannot show: it copies or invents), and chooses the threshold with
+the widest gap between paraphrases passing and unsupported claims passing (ties: the lower one).
 
     python benchmarks/fit_support.py RESULTS.jsonl [RESULTS.jsonl ...] [--dump FILE] [--name support-fit]
     python benchmarks/fit_support.py benchmarks/results/eval/real_llm*/results.jsonl   # after real_llm.py

@@ -42,7 +42,8 @@ def _one(sentence: str, score: float = 0.8) -> list[_Scored]:
 
 def test_a_demonym_in_the_sentence_carries_its_country() -> None:
     question = "Who represented India at the summit?"
-    with_demonym = signals(question, _one("The Indian foreign minister represented the country at the summit."),
+    indian = "The Indian foreign minister represented the country at the summit."
+    with_demonym = signals(question, _one(indian),
                            "foreign minister", True, _rarity())
     without = signals(question, _one("The foreign minister represented the country at the summit."),
                       "foreign minister", True, _rarity())
@@ -53,7 +54,8 @@ def test_a_demonym_in_the_sentence_carries_its_country() -> None:
 
 def test_only_names_match_words_made_from_them() -> None:
     # "rate" is not a name: "ratepayers" does not carry it; a short name ("Ur") matches only itself
-    sig = signals("What was the rate in Ur?", _one("Ratepayers in Uruguay complained."), None, True, _rarity())
+    evidence = _one("Ratepayers in Uruguay complained.")
+    sig = signals("What was the rate in Ur?", evidence, None, True, _rarity())
     assert sig["rare_in_sentence"] == 0.0
 
 

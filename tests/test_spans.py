@@ -101,12 +101,14 @@ def test_a_name_inside_a_which_clause_describes_and_does_not_answer(parse: Sente
 
 def test_a_possessive_in_the_question_is_the_name_itself(parse: SentenceParser) -> None:
     # "Norway's" in the question is "Norway": the span naming the country only echoes the question
-    evidence = scored(("“We are ready,” Espen Barth Eide, Norway’s foreign minister, said at a meeting in Oslo.", 0.8))
+    said = "“We are ready,” Espen Barth Eide, Norway’s foreign minister, said at a meeting in Oslo."
+    evidence = scored((said, 0.8))
     q = "Who is Norway's foreign minister?"
     assert short_answer(q, evidence[:1], evidence, parse=parse) == "Espen Barth Eide"
 
 
 def test_a_share_is_answered_by_a_percentage() -> None:
-    evidence = scored(("The alliance spans about 40 countries and accounts for 12 per cent of world trade.", 0.8))
+    spans_trade = "The alliance spans about 40 countries and accounts for 12 per cent of world trade."
+    evidence = scored((spans_trade, 0.8))
     q = "What share of world trade does the alliance account for?"
     assert short_answer(q, evidence[:1], evidence) == "12 per cent"

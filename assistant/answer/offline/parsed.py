@@ -170,12 +170,7 @@ class ParsedDoc:
     @overload
     def __getitem__(self, i: slice) -> ParsedSpan: ...
     def __getitem__(self, i: int | slice) -> ParsedToken | ParsedSpan:
-        if isinstance(i, slice):
-            return ParsedSpan(self, *_slice(len(self), i.start, i.stop, i.step))
-        at = len(self._rows) + i if i < 0 else i
-        if not 0 <= at < len(self._rows):
-            raise IndexError(f"token {i} is outside the doc of {len(self._rows)} tokens")
-        return ParsedToken(self, at)
+        return ParsedSpan(self, 0, len(self._rows))[i]  # the doc is indexed as its whole span
 
     @property
     def ents(self) -> tuple[ParsedSpan, ...]:
