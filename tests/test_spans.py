@@ -112,3 +112,15 @@ def test_a_share_is_answered_by_a_percentage() -> None:
     evidence = scored((spans_trade, 0.8))
     q = "What share of world trade does the alliance account for?"
     assert short_answer(q, evidence[:1], evidence) == "12 per cent"
+
+
+def test_a_follow_ups_subject_is_not_its_answer(parse: SentenceParser) -> None:
+    # "What team does he play for?" after a question about an NFL safety: the conversation already
+    # said "NFL" and the player's name; the answer is the other team-like name in the sentence
+    sentence = ("Coaches across the NFL praised Jonas Berg on Tuesday, two days after the Harbor City "
+                "Hawks safety collapsed on the field.")
+    evidence = scored((sentence, 0.8))
+    q = "What team does he play for?"
+    assert short_answer(q, evidence[:1], evidence, parse=parse) == "NFL"  # without the conversation
+    said = ["NFL", "Jonas Berg", "safety"]
+    assert short_answer(q, evidence[:1], evidence, parse=parse, said=said) == "Harbor City Hawks"

@@ -166,7 +166,8 @@ def answer_extractive(question: str, passages: list[Passage], qvec: np.ndarray, 
                       confidence=0.0)
     evidence = pick_evidence(scored)
     kind, _ = expected_type(question)
-    short = short_answer(question, evidence, scored) if short_answer is not None else None
+    # a follow-up's subject (its context) is what the conversation said, not an answer
+    short = short_answer(question, evidence, scored, said=context) if short_answer is not None else None
     evidence, short = _ground(evidence, scored, short)
     sig = signals(question, scored, short, kind != "other", rarity)
     conf = confidence(sig)

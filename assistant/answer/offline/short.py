@@ -115,29 +115,33 @@ def _novel(candidate: str, q_terms: set[str]) -> bool:
 
 def short_answer(question: str, evidence: Sequence[Any], scored: Sequence[Any],
                  parse: Callable[[list[str]], list[Any]] | None = None,
-                 similar: Callable[[str, list[str]], list[float]] | None = None) -> str | None:
+                 similar: Callable[[str, list[str]], list[float]] | None = None,
+                 said: Sequence[str] = ()) -> str | None:
     """The best answer-shaped span of the top evidence sentences, or None when nothing fits.
 
     Names come from the parser's typed entities when it is there (see spans.py); numbers, amounts
-    and dates, and names when it is not, come from patterns.
+    and dates, and names when it is not, come from patterns. `said`: what the conversation already
+    named (a follow-up's subject, "Damar Hamlin", "NFL"): like the question's own words, not an answer.
     """
     kind, head = expected_type(question)
     if kind == "name" and parse is not None:
         try:
-            span = typed_short_answer(question, kind, head, scored, parse, similar=similar)
+            span = typed_short_answer(question, kind, head, scored, parse, similar=similar, said=said)
         except ParserUnavailable:
             span = None  # already logged once; the patterns below still answer
         if span is not None:
             return span
-    return pattern_answer(question, kind, head, scored)
+    return pattern_answer(question, kind, head, scored, said)
 
 
-def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[Any]) -> str | None:
+def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[Any],
+                   said: Sequence[str] = ()) -> str | None:
     """The answer-shaped span (by pattern) most supported by the top evidence sentences."""
     if kind == "other":
         return None
     where = bool(re.match(r"\s*(and\s+)?where\b", question, re.I))
     q_terms = content_terms(question)
+    said_terms = content_terms(" ".join(said))
     top = list(scored[:EVIDENCE_DEPTH])
     known = frozenset(m.group(0).lower() for sc in top for m in _MID_CAPITAL.finditer(sc.sentence.text))
     tally: dict[str, float] = {}
@@ -145,7 +149,7 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
     for sc, weight in weighted_evidence(top):
         outlet = outlet_of(sc.passage)
         for cand in dict.fromkeys(candidates(sc.sentence.text, kind, known)):
-            if not _novel(cand, q_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
+            if not _novel(cand, q_terms | said_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue
             key = cand.lower()
             bonus = HEAD_NEAR if head and _mentions_head(sc.sentence.text, cand, head) else 0.0

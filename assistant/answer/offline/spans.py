@@ -217,11 +217,15 @@ def head_similarity(embedder: Any) -> Callable[[str, list[str]], list[float]]:
 
 def typed_short_answer(question: str, kind: str, head: str | None, scored: Sequence[Any],
                        parse: Callable[[list[str]], list[Any]], depth: int = EVIDENCE_DEPTH,
-                       similar: Callable[[str, list[str]], list[float]] | None = None) -> str | None:
-    """The entity of the expected type that the best evidence sentences put in the question's slot."""
+                       similar: Callable[[str, list[str]], list[float]] | None = None,
+                       said: Sequence[str] = ()) -> str | None:
+    """The entity of the expected type that the best evidence sentences put in the question's slot
+    (`said`: what the conversation already named, no answer either)."""
     preferred, acceptable = labels_for(kind, head, question)
     q_terms = content_terms(question)
     q_tokens = set(words(question))
+    echo_terms = q_terms | content_terms(" ".join(said))
+    echo_tokens = q_tokens | set(words(" ".join(said)))
     evidence = weighted_evidence(scored, depth)
     if not evidence:
         return None
@@ -235,7 +239,7 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
         for start, end, label in dict.fromkeys(entity_candidates(doc, acceptable, nouns)):
             text = doc[start:end].text.strip(" ,.;:’'").removesuffix("’s").removesuffix("'s")
             key = text.lower()
-            if not text or _is_question_echo(text, q_terms, q_tokens) or key.replace(" ", "") == outlet:
+            if not text or _is_question_echo(text, echo_terms, echo_tokens) or key.replace(" ", "") == outlet:
                 continue
             fit = 1.0 if label in preferred else NOUN_PHRASE_FIT if label == "NOUN" else OTHER_LABEL_FIT
             fit *= gazetteer_fit(key, head)
