@@ -678,3 +678,17 @@ def test_chat_on_a_terminal_erases_a_cut_draft(
     assert "Belarus" in shown  # the offline answer
     assert err.count("broke off mid-stream") == 1
     assert shown.count(NOT_FOUND) == 1 and f"> {NOT_FOUND}" not in shown
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    seeded_store: Path, model_cache: Path, tmp_path: Path
+) -> None:
+    # `assistant ask ... | head -c 1`: the pipe closes before the answer is written
+    env = _env_for_subprocess(seeded_store, model_cache, ASSISTANT_NO_LLM="1")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", Q], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first byte
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert "Error" not in err and "Traceback" not in err and "Exception ignored" not in err

@@ -31,6 +31,12 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            ctx.exit(141)  # 128 + SIGPIPE, what a shell reports for it
         except Exception as exc:
             if ctx.meta.get("debug"):
                 raise
