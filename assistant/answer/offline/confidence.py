@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,16 +62,16 @@ def question_names(question: str) -> list[str]:
     return [m.group(1) for m in _NAME.finditer(question.strip()) if m.group(1).lower() not in STOP]
 
 
-def _weighted_share(wanted: dict[str, float], have: set[str], name_terms: set[str]) -> float:
-    """Share of the wanted terms' weight that `have` holds; a name's term also counts when a word
-    made from it is there ("india" in "indian", "ukrain" in "ukrainian"), as for evidence sentences."""
-    total = sum(wanted.values())
-    if not total:
-        return 0.0
+def held(wanted: Iterable[str], have: set[str], names: set[str]) -> set[str]:
+    """The wanted terms that `have` holds; a name's term (in `names`) also counts when a word made
+    from it is there ("india" in "indian", "kazakhstan" in "kazakhstani")."""
+    return {t for t in wanted if t in have or (t in names and any(h.startswith(t) for h in have))}
 
-    def held(term: str) -> bool:
-        return term in have or (term in name_terms and any(h.startswith(term) for h in have))
-    return sum(w for t, w in wanted.items() if held(t)) / total
+
+def _weighted_share(wanted: dict[str, float], have: set[str], name_terms: set[str]) -> float:
+    """Share of the wanted terms' weight that `have` holds (names as in `held`)."""
+    total = sum(wanted.values())
+    return sum(wanted[t] for t in held(wanted, have, name_terms)) / total if total else 0.0
 
 
 def _name_terms(names: list[str], rarity: Rarity | None) -> set[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.citations import citation_for
-from assistant.answer.offline.confidence import Rarity, confidence, question_names, signals
+from assistant.answer.offline.confidence import Rarity, confidence, held, question_names, signals
 from assistant.answer.offline.qtype import cue_type, expected_type
 from assistant.answer.offline.weights import (
     CONFIDENT_ABOVE,
@@ -70,11 +70,7 @@ def _cue(qtype: str, sentence: str, q_terms: set[str]) -> float:
 def _word_share(q_terms: set[str], s_terms: set[str], q_names: set[str]) -> float:
     """Share of the question's content words in the sentence; a name the question uses also
     matches the words made from it ("India" in "Indian", "Kazakhstan" in "Kazakhstani")."""
-    if not q_terms:
-        return 0.0
-    found = q_terms & s_terms
-    found |= {n for n in q_names if n in q_terms and any(t.startswith(n) for t in s_terms)}
-    return len(found) / len(q_terms)
+    return len(held(q_terms, s_terms, q_names)) / len(q_terms) if q_terms else 0.0
 
 
 def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
