@@ -251,3 +251,13 @@ def test_a_vector_does_not_depend_on_its_batch_mates(embedders: dict[str, Embedd
     mates = ["Short.", "A much longer sentence about the harbour, the ferries and the storm that "
              "closed both for three days last week, according to port officials.", text]
     assert np.array_equal(emb.embed(mates)[2], alone)
+
+
+def test_parallel_runs_give_the_same_vectors_in_input_order(model_cache: Path, tmp_path: Path) -> None:
+    one = LocalEmbedder(settings_for(model_cache, tmp_path, embed_threads=1))
+    two = LocalEmbedder(settings_for(model_cache, tmp_path, embed_threads=2))
+    assert (one._model.workers, two._model.workers) == (1, 2)
+    texts = real_sentences(24) + ["Short.", "Another short one, about trams."]
+    a, b = one.embed(texts), two.embed(texts)
+    assert np.array_equal(a, b)  # bitwise: a run on one core is the same run whichever thread has it
+    assert np.array_equal(b[3], one.embed([texts[3]])[0])  # and each row is its own text's

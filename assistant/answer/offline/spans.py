@@ -134,7 +134,7 @@ def question_role(doc: Any) -> tuple[str, str] | None:
             verb = phrase.head
             if phrase.dep_ == "pobj":
                 verb = verb.head
-            if verb.pos_ in ("VERB", "AUX") and phrase is not verb:
+            if verb.pos_ in ("VERB", "AUX") and phrase != verb:
                 return _role(phrase.dep_), _verb_key(verb)
     return None
 
