@@ -256,10 +256,10 @@ class OnnxMiniLM:
         import onnxruntime as ort
 
         # The int8 rebuild runs one text per run (below). Its runs go to `workers` threads, each
-        # run on one core, instead of one run at a time spread over the cores: two single-core
-        # runs side by side embedded 99-106 chunks/s here against 75-76 for one run on two cores
-        # (a run's small matrices leave a second core mostly waiting), and a vector is bitwise
-        # the same either way (tests/test_embeddings.py checks it).
+        # run on one core, instead of one run at a time spread over the cores: on 2 cores here,
+        # 85 chunks/s against 62 (median of 3; benchmarks/embed_workers.py), as a run's small
+        # matrices leave a second core mostly waiting; a vector is bitwise the same either way
+        # (tests/test_embeddings.py checks it).
         self.per_text = not shipped
         cores = os.cpu_count() or 1
         self.workers = (threads if threads > 0 else cores) if self.per_text else 1
