@@ -33,14 +33,14 @@ def main() -> None:
         texts = sample_texts(need(CORPUS), Path(tmp) / "store", args.chunks)
     path = quantized_model_path(load_settings({}))
     cores = os.cpu_count() or 1
-    ways = {"one run at a time on all cores": _all_cores(path),
+    ways = {"one run at a time on all cores": OnnxMiniLM(path, 0, one_core_runs=False),
             f"one run per core ({cores} threads)": OnnxMiniLM(path, cores)}
     speeds: dict[str, list[float]] = {k: [] for k in ways}
     vectors: dict[str, np.ndarray] = {}
     for _ in range(args.rounds):
         for label, runner in ways.items():
             start = time.perf_counter()
-            vectors[label] = runner.embed(texts)  # type: ignore[attr-defined]
+            vectors[label] = runner.embed(texts)
             speeds[label].append(round(len(texts) / (time.perf_counter() - start), 1))
     a, b = vectors.values()
     result = {"chunks": len(texts), "rounds": args.rounds, "chunks_per_s": speeds,
@@ -48,23 +48,6 @@ def main() -> None:
               "bitwise_identical": bool(np.array_equal(a, b)), "load_average": load_average()}
     print(result)
     print(f"written to {write_result(args.name, result)}")
-
-
-def _all_cores(path: object) -> object:
-    """The runner as it was: one run at a time (workers 1), each run spread over every core."""
-    import onnxruntime as ort
-
-    from assistant.embed.onnx_minilm import OnnxMiniLM
-
-    runner = OnnxMiniLM(path, 1)  # type: ignore[arg-type]
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 0
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    runner._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
-                                           disabled_optimizers=["SkipLayerNormFusion"])
-    return runner
 
 
 if __name__ == "__main__":

@@ -252,19 +252,24 @@ class OnnxMiniLM:
         batch: int = 16,
         shipped: bool = False,
         budget: int = TOKEN_BUDGET,
+        one_core_runs: bool = True,
     ) -> None:
         import onnxruntime as ort
 
-        # The int8 rebuild runs one text per run (below). Its runs go to `workers` threads, each
-        # run on one core, instead of one run at a time spread over the cores: on 2 cores here,
-        # 85 chunks/s against 62 (median of 3; benchmarks/embed_workers.py), as a run's small
-        # matrices leave a second core mostly waiting; a vector is bitwise the same either way
-        # (tests/test_embeddings.py checks it).
+        # The int8 rebuild quantizes activations dynamically, one scale per input tensor: a text
+        # batched with others (and their padding) came out up to 0.03 different (cosine 0.987),
+        # so a sentence's vector, and an answer, depended on what happened to be embedded with
+        # it. One text per run makes every vector a function of its text alone.
         self.per_text = not shipped
+        # Its runs go to `workers` threads, each run on one core (one_core_runs), instead of one
+        # run at a time spread over the cores: on 2 cores here, 85 chunks/s against 62 (median
+        # of 3; benchmarks/embed_workers.py, which times both), as a run's small matrices leave a
+        # second core mostly waiting; a vector is bitwise the same either way (tests/test_embeddings.py).
+        one_core = self.per_text and one_core_runs
         cores = os.cpu_count() or 1
-        self.workers = (threads if threads > 0 else cores) if self.per_text else 1
+        self.workers = (threads if threads > 0 else cores) if one_core else 1
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1 if self.per_text else max(0, threads)
+        options.intra_op_num_threads = 1 if one_core else max(0, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Threads sleep instead of spinning between operators: on a shared 2-core machine a
@@ -280,10 +285,6 @@ class OnnxMiniLM:
         self._tokenizer = load_tokenizer()
         self.batch = max(1, batch)
         self.budget = budget
-        # The int8 rebuild quantizes activations dynamically, one scale per input tensor: a text
-        # batched with others (and their padding) came out up to 0.03 different (cosine 0.987),
-        # so a sentence's vector, and an answer, depended on what happened to be embedded with
-        # it. One text per run makes every vector a function of its text alone.
         self._pool: Any = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
