@@ -39,10 +39,10 @@ def open_app(store: Path) -> App:
                                    dotenv_path=store / "no.env"))
 
 
-def documents(store: Path) -> dict[str, str]:
+def records(store: Path) -> dict[str, dict[str, Any]]:
     app = open_app(store)
     try:
-        return app.store.documents()
+        return app.store.records()
     finally:
         app.close()
 
@@ -92,7 +92,7 @@ def kill_ingest(store: Path, folder: Path, busy: float, rng: random.Random) -> f
     return None
 
 
-def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str, str],
+def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str, dict[str, Any]],
                busy: list[float], cold: bool, rng: random.Random, sample: int) -> dict[str, Any]:
     """One kill point (busy[0] shrinks to what the runs take when one finishes before its kill)."""
     store = work / f"trial-{n}"
@@ -115,7 +115,7 @@ def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str,
     report = json.loads(rerun.stdout) if rerun.returncode == 0 else {"notes": [rerun.stderr]}
     app = open_app(store)
     try:
-        equal = app.store.documents() == reference
+        equal = app.store.records() == reference
         found, sampled = self_retrieval(app.index_parts(), sample, seed=n)
     finally:
         app.close()
@@ -128,14 +128,14 @@ def kill_trial(n: int, work: Path, folder: Path, ref: Path, reference: dict[str,
             "equal_to_clean": equal, "found_self": found, "sampled": sampled}
 
 
-def two_ingests(work: Path, folder: Path, ref: Path, reference: dict[str, str]) -> dict[str, Any]:
+def two_ingests(work: Path, folder: Path, ref: Path, reference: dict[str, dict[str, Any]]) -> dict[str, Any]:
     store = work / "two"
     copy_cache(ref, store)
     procs = [start(store, folder) for _ in range(2)]
     outs = [p.communicate() for p in procs]
     app = open_app(store)
     try:
-        equal = app.store.documents() == reference
+        equal = app.store.records() == reference
         found, sampled = self_retrieval(app.index_parts(), len(reference))
     finally:
         app.close()
@@ -207,7 +207,7 @@ def main() -> None:
         copy_cache(ref, warm_store)
         warm_busy = clean_build(warm_store, folder)
         shutil.rmtree(warm_store)
-        reference = documents(ref)
+        reference = records(ref)
         print(f"clean build: {len(reference)} chunks; busy {cold_busy:.1f} s cold, "
               f"{warm_busy:.1f} s warm", flush=True)
         rng = random.Random(args.seed)

@@ -105,7 +105,7 @@ def copy_cache(src: Path, dst_store: Path) -> None:
 
 
 def finish_and_compare(store: Path, model_cache: Path, chosen: dict[str, Any], folder: Path,
-                       reference: dict[str, str], prune: bool = False) -> int:
+                       reference: dict[str, dict[str, Any]], prune: bool = False) -> int:
     """Re-run the ingest; the store must equal the clean build and its chunks find themselves."""
     app = open_app(store, model_cache, chosen)
     try:
@@ -122,7 +122,7 @@ def finish_and_compare(store: Path, model_cache: Path, chosen: dict[str, Any], f
 @pytest.fixture(scope="module")
 def clean_build(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[
         tuple[Path, dict[str, str], Path, float]]:
-    """(folder, documents of a clean CLI build, its store, seconds the ingest was busy)."""
+    """(folder, store records of a clean CLI build, its store, seconds the ingest was busy)."""
     root = tmp_path_factory.mktemp("crash")
     folder = tiny_corpus(root / "docs", N_ARTICLES)
     store = root / "clean"

@@ -54,16 +54,17 @@ def ingest(app: App, *paths: Path, prune: bool = False, force: bool = False) -> 
         return app.indexer().run(list(paths), prune=prune, force=force)
 
 
-def manifest_texts(app: App) -> dict[str, str]:
-    ids = sorted(app.manifest.chunk_ids())
-    return {i: r["text"] for i, r in app.manifest.chunk_rows(ids).items()}
-
-
-def assert_consistent(app: App) -> dict[str, str]:
-    """The store holds exactly the manifest's chunks, with the same texts; returns them."""
-    docs = app.store.documents()
-    assert docs == manifest_texts(app)
-    return docs
+def assert_consistent(app: App) -> dict[str, dict[str, Any]]:
+    """The store holds exactly the manifest's chunks (an id is a hash of its text), each with its
+    article and place in it; returns the store's records."""
+    records = app.store.records()
+    rows = app.manifest.chunk_rows(sorted(app.manifest.chunk_ids()))
+    assert set(records) == set(rows)
+    with app.store.session() as coll:  # texts live in the manifest only (no full-text index to feed)
+        assert not any(coll.get(include=["documents"])["documents"] or [])
+    assert {i: (m["article_id"], m["chunk_index"]) for i, m in records.items()} == {
+        i: (r["article_id"], r["idx"]) for i, r in rows.items()}
+    return records
 
 
 LONG = " ".join(
@@ -92,7 +93,7 @@ def test_reingest_is_free_and_an_edit_changes_only_its_chunks(
         report = ingest(again, folder, force=force)
         assert (report.embedded, report.articles_indexed, report.articles_unchanged) == (0, 0, 3)
         assert again.embedder.calls == 0  # type: ignore[attr-defined]
-        assert again.store.documents() == before
+        assert again.store.records() == before
 
     (folder / "long.md").write_text(md("Harwick inquiry", "2022-02-02",
                                        LONG.replace("signed in 2029", "cancelled in 2029")))

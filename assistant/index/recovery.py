@@ -13,11 +13,11 @@ TIE = 0.9999  # a hit this similar is the same text (duplicate articles embed id
 def finds_itself(store: ChromaStore, ids: list[str], k: int = 3) -> int:
     """How many of these stored chunks come back in the top k when queried with their own vector."""
     found = 0
-    stored = store.get(ids)
+    stored = store.vectors(ids)
     for cid in ids:
         if cid not in stored:
             continue
-        hits = store.query(stored[cid][1], k, None)
+        hits = store.query(stored[cid], k, None)
         found += any(h.chunk_id == cid for h in hits) or bool(hits and hits[0].score >= TIE)
     return found
 
@@ -29,7 +29,7 @@ def probe(parts: IndexParts, sample: int) -> str:
         store.count()
         known = sorted(parts.manifest.chunk_ids())
         picked = random.Random().sample(known, min(sample, len(known)))
-        present = sorted(store.get(picked)) if picked else []
+        present = sorted(store.vectors(picked)) if picked else []
         found = finds_itself(store, present) if present else 0
     except StoreDamagedError as exc:
         return str(exc)

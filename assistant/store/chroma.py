@@ -1,4 +1,10 @@
-"""The Chroma vector store behind a small protocol: a local folder or a `chroma run` server."""
+"""The Chroma vector store behind a small protocol: a local folder or a `chroma run` server.
+
+Chroma holds each chunk's vector and metadata, not its text: the manifest is the source of truth for
+texts (retrieval, answers and recovery read them there), and a chunk's id is a hash of its text. A
+document sent to local Chroma 1.5 is also indexed for full-text search, which nothing here uses: it
+cost 1.4 of the 1.6 ms per chunk an upsert took and most of the store's size on disk (measured here;
+README, "Ingest")."""
 
 from __future__ import annotations
 
@@ -29,7 +35,6 @@ class Hit:
     """One row returned by a vector query."""
 
     chunk_id: str
-    text: str
     metadata: dict[str, Any]
     score: float
 
@@ -215,7 +220,6 @@ class ChromaStore:
                 coll.upsert(
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors[start : start + len(part)], dtype=np.float32),
-                    documents=[c.text for c in part],
                     metadatas=[chunk_metadata(c) for c in part],
                 )
 
@@ -226,18 +230,18 @@ class ChromaStore:
                 coll.delete(ids=ids[start : start + UPSERT_BATCH])
 
     def all_ids(self) -> set[str]:
-        return set(self.documents(include_text=False))
+        return set(self.records(include_metadata=False))
 
-    def documents(self, include_text: bool = True) -> dict[str, str]:
-        """Every id with its document (one consistent snapshot)."""
-        out: dict[str, str] = {}
+    def records(self, include_metadata: bool = True) -> dict[str, dict[str, Any]]:
+        """Every id with its metadata (one consistent snapshot)."""
+        out: dict[str, dict[str, Any]] = {}
         offset, page = 0, 5000
         with self.session() as coll:
             while True:
-                got = coll.get(include=["documents"] if include_text else [], limit=page,
+                got = coll.get(include=["metadatas"] if include_metadata else [], limit=page,
                                offset=offset)
-                docs = got.get("documents") or [""] * len(got["ids"])
-                out.update(zip(got["ids"], docs, strict=True))
+                metas = got.get("metadatas") or [{}] * len(got["ids"])
+                out.update((i, dict(m or {})) for i, m in zip(got["ids"], metas, strict=True))
                 if len(got["ids"]) < page:
                     return out
                 offset += page
@@ -252,17 +256,8 @@ class ChromaStore:
                 found.update(coll.get(where={"article_id": {"$in": part}}, include=[])["ids"])
         return found
 
-    def get(self, ids: Iterable[str]) -> dict[str, tuple[str, np.ndarray]]:
-        """id -> (document, embedding) for the given ids that exist."""
-        with self.session() as coll:
-            got = coll.get(ids=list(ids), include=["documents", "embeddings"])
-        return {
-            i: (d, np.asarray(e, dtype=np.float32))
-            for i, d, e in zip(got["ids"], got["documents"], got["embeddings"], strict=True)
-        }
-
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """id -> stored vector, for the given ids that exist (no documents read)."""
+        """id -> stored vector, for the given ids that exist."""
         with self.session() as coll:
             got = coll.get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32)
@@ -277,18 +272,16 @@ class ChromaStore:
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
                 n_results=min(k, n),
                 where=where or None,
-                include=["documents", "metadatas", "distances"],
+                include=["metadatas", "distances"],
             )
         return [
-            Hit(i, d, dict(m or {}), 1.0 - float(dist))
-            for i, d, m, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
-                strict=True,
-            )
+            Hit(i, dict(m or {}), 1.0 - float(dist))
+            for i, m, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)
         ]
 
     def llama_vector_store(self) -> Any:
-        """The same collection as a llama-index ChromaVectorStore (calls go through the lock)."""
+        """The same collection as a llama-index ChromaVectorStore (calls go through the lock). Its
+        nodes carry ids, scores and metadata; their texts are the manifest's (`chunk_rows`)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
