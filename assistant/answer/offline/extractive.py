@@ -24,6 +24,7 @@ from assistant.answer.offline.weights import (
     MIN_NAME_PREFIX,
     NEWEST_TIE,
     RANK_BONUS,
+    SENTENCES_EMBEDDED_PER_PASSAGE,
     W_CONTEXT_PASSAGE,
     W_SENTENCE_COSINE,
     W_SENTENCE_WORDS,
@@ -73,32 +74,47 @@ def _word_share(q_terms: set[str], s_terms: set[str], q_names: set[str]) -> floa
     return len(held(q_terms, s_terms, q_names)) / len(q_terms) if q_terms else 0.0
 
 
+def worth_embedding(sentences: Sequence[Sentence], wording: Sequence[float],
+                    per_passage: int = SENTENCES_EMBEDDED_PER_PASSAGE) -> list[int]:
+    """Indices (in order) of each passage's `per_passage` best sentences by `wording` (the score
+    without the embedder), an earlier sentence first among equals: only these are embedded."""
+    by_passage: dict[int, list[int]] = {}
+    for i, s in enumerate(sentences):
+        by_passage.setdefault(s.passage_index, []).append(i)
+    keep: set[int] = set()
+    for idx in by_passage.values():
+        keep.update(sorted(idx, key=lambda i: (-wording[i], i))[:per_passage])
+    return sorted(keep)
+
+
 def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
                     embed: object, context: Sequence[str] = ()) -> list[Scored]:
-    """Every sentence of every passage, scored against the question (best first). `context` are
-    the terms a follow-up refers back to: they count for the passage, the question's own words
-    for the sentence."""
+    """The sentences of the passages worth embedding, scored against the question (best first).
+    `context` are the terms a follow-up refers back to: they count for the passage, the
+    question's own words for the sentence."""
     sentences = [
         s for p_i, p in enumerate(passages)
         for s in split_sentences(p.text, p_i)[:MAX_SENTENCES_PER_PASSAGE]
     ]
     if not sentences:
         return []
-    vectors = embed.embed([s.text for s in sentences])  # type: ignore[attr-defined]
-    cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     q_terms = content_terms(question)
     q_names = {n.lower() for n in question_names(question) if len(n) >= MIN_NAME_PREFIX}
     qtype = cue_type(question)
     c_terms = content_terms(" ".join(context)) - q_terms
     about = [len(c_terms & content_terms(p.text)) / len(c_terms) if c_terms else 0.0 for p in passages]
+    lex = [_word_share(q_terms, content_terms(s.text), q_names) for s in sentences]
+    cue = [_cue(qtype, s.text, q_terms) for s in sentences]
+    keep = worth_embedding(sentences, [W_SENTENCE_WORDS * w + c for w, c in zip(lex, cue, strict=True)])
+    vectors = embed.embed([sentences[i].text for i in keep])  # type: ignore[attr-defined]
+    cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     out: list[Scored] = []
-    for s, cos in zip(sentences, cosines, strict=True):
-        s_terms = content_terms(s.text)
-        lex = _word_share(q_terms, s_terms, q_names)
+    for i, cos in zip(keep, cosines, strict=True):
+        s = sentences[i]
         rank_bonus = RANK_BONUS / (1 + s.passage_index)
-        score = (W_SENTENCE_COSINE * float(cos) + W_SENTENCE_WORDS * lex + _cue(qtype, s.text, q_terms)
+        score = (W_SENTENCE_COSINE * float(cos) + W_SENTENCE_WORDS * lex[i] + cue[i]
                  + rank_bonus + W_CONTEXT_PASSAGE * about[s.passage_index])
-        out.append(Scored(s, passages[s.passage_index], float(cos), lex, score))
+        out.append(Scored(s, passages[s.passage_index], float(cos), lex[i], score))
     out.sort(key=lambda x: -x.score)
     return out
 

@@ -1,0 +1,67 @@
+"""Evidence sentences: only each passage's best sentences by wording are embedded, and the one that
+answers is still found among them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.answer.offline.extractive import score_sentences, worth_embedding
+from assistant.answer.offline.weights import SENTENCES_EMBEDDED_PER_PASSAGE
+from assistant.models import Passage
+from assistant.text import Sentence
+
+
+class BagOfWords:
+    """A fake embedder that still ranks: hashed word counts, unit length; it records what it saw."""
+
+    dim = 64
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z]+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(n=n, chunk_id=f"c{n}", article_id=f"a{n}", title=f"Report {n}", source="example.com",
+                   url=None, path="x.md", published_at="2031-05-02", text=text, score=1.0)
+
+
+FILLER = [
+    "Rain fell across the valley for most of the afternoon.",
+    "Local shops closed early because of the holiday weekend.",
+    "Traffic on the coastal road was slower than usual.",
+    "A choir performed in the old square after sunset.",
+    "Several ferries were delayed by the strong wind.",
+    "The museum extended its opening hours for the summer.",
+    "Farmers brought their produce to the Thursday market.",
+]
+ANSWER = "The Velmora harbour commission elected Ilsa Marrow as its new chair on Tuesday."
+
+
+def test_only_each_passages_best_sentences_by_wording_are_embedded() -> None:
+    question = "Who did the Velmora harbour commission elect as chair?"
+    first = passage(1, " ".join([*FILLER[:4], ANSWER, *FILLER[4:]]))
+    second = passage(2, " ".join(FILLER))
+    embedder = BagOfWords()
+    scored = score_sentences(question, embedder.embed([question])[0], [first, second], embedder)
+    embedder.seen = embedder.seen[1:]  # the question itself
+    assert len(embedder.seen) == 2 * SENTENCES_EMBEDDED_PER_PASSAGE < 2 * (len(FILLER) + 1) - 1
+    assert scored[0].sentence.text == ANSWER
+    assert {s.sentence.text for s in scored} == set(embedder.seen)
+
+
+def test_equal_wording_keeps_the_earlier_sentences_of_each_passage() -> None:
+    sentences = [Sentence(f"s{i}", 0, i // 4) for i in range(8)]  # two passages of four
+    wording = [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.2, 0.0]
+    assert worth_embedding(sentences, wording, per_passage=2) == [0, 1, 4, 6]
