@@ -105,7 +105,8 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     about = [len(c_terms & content_terms(p.text)) / len(c_terms) if c_terms else 0.0 for p in passages]
     lex = [_word_share(q_terms, content_terms(s.text), q_names) for s in sentences]
     cue = [_cue(qtype, s.text, q_terms) for s in sentences]
-    keep = worth_embedding(sentences, [W_SENTENCE_WORDS * w + c for w, c in zip(lex, cue, strict=True)])
+    keep = worth_embedding(sentences, [W_SENTENCE_WORDS * w + c for w, c in zip(lex, cue, strict=True)],
+                           SENTENCES_EMBEDDED_PER_PASSAGE)
     vectors = embed.embed([sentences[i].text for i in keep])  # type: ignore[attr-defined]
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     out: list[Scored] = []

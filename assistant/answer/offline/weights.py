@@ -10,9 +10,8 @@ from __future__ import annotations
 # -- evidence sentences (extractive.py) ---------------------------------------------------------
 MAX_SENTENCES_PER_PASSAGE = 40  # long passages: later sentences rarely answer, and cost embedding time
 SENTENCES_EMBEDDED_PER_PASSAGE = 5  # only a passage's best sentences by wording (and cue) are embedded:
-# one sharing none of the question's words rarely wins, and embedding is most of a new question's time
-# (benchmarks/quality.py: the same MC and gold-text figures on both sets with 5 as with all; 3 changed
-# 23 of 120 answers, 5 changed 6; 35% fewer sentences embedded)
+# one sharing none of the question's words rarely wins, and embedding them was most of a new question's
+# time (benchmarks/quality.py: every figure on both sets the same with 5 as with all; README, "Latency")
 W_SENTENCE_COSINE = 0.65  # meaning: the sentence's cosine with the question
 W_SENTENCE_WORDS = 0.35  # wording: share of the question's content words the sentence holds
 CUE_NUMBER = 0.06  # a "how many" question prefers a sentence with a number
