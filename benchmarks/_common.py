@@ -167,6 +167,12 @@ def load_average() -> list[float]:
         return []
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of values (nearest rank), rounded to 0.1."""
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))], 1)
+
+
 def write_result(name: str, data: dict[str, Any]) -> Path:
     """Write benchmarks/results/<name>.json with the machine's description and its load."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -19,14 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import QUESTIONS, load_average, need, write_result
+from _common import QUESTIONS, load_average, need, percentile, write_result
 
 ALL = 10_000  # "every sentence": more than a passage ever holds
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))], 1)
 
 
 def main() -> None:
@@ -61,7 +56,7 @@ def main() -> None:
             t0 = time.perf_counter()
             ask(app, r["question"], AskOptions(as_of=day, check_stale=False))
             times.append((time.perf_counter() - t0) * 1000)
-        return {"p50_ms": round(statistics.median(times), 1), "p95_ms": _pct(times, 0.95),
+        return {"p50_ms": round(statistics.median(times), 1), "p95_ms": percentile(times, 0.95),
                 "texts_embedded_per_question": round((embedder.calls - calls) / len(rows), 1)}
 
     one_round(ALL, "fill-parse-cache")

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import QUESTIONS, STORES, corpus_subset, load_average, need, run_cli, write_result
+from _common import QUESTIONS, STORES, corpus_subset, load_average, need, percentile, run_cli, write_result
 
 from assistant.answer.offline.nlp import PARSE_CACHE
 
@@ -43,14 +43,9 @@ def questions(which: str, n: int) -> list[dict[str, Any]]:
     return [r for r in rows[::step] if r.get("choices")][:n]
 
 
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))], 1)
-
-
 def _summary(times: list[float], timings: list[dict[str, float]]) -> dict[str, Any]:
     parts = sorted({k for t in timings for k in t})
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": _pct(times, 0.95),
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": percentile(times, 0.95),
             "median_parts_ms": {k: round(statistics.median(t.get(k, 0.0) for t in timings), 1)
                                 for k in parts}}
 

@@ -75,7 +75,7 @@ def _word_share(q_terms: set[str], s_terms: set[str], q_names: set[str]) -> floa
 
 
 def worth_embedding(sentences: Sequence[Sentence], wording: Sequence[float],
-                    per_passage: int = SENTENCES_EMBEDDED_PER_PASSAGE) -> list[int]:
+                    per_passage: int) -> list[int]:
     """Indices (in order) of each passage's `per_passage` best sentences by `wording` (the score
     without the embedder), an earlier sentence first among equals: only these are embedded."""
     by_passage: dict[int, list[int]] = {}
