@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.offline.extractive import score_sentences, worth_embedding
+from assistant.answer.citations import quotations, quote_in_passage
+from assistant.answer.offline.extractive import answer_extractive, quoted, score_sentences, worth_embedding
 from assistant.answer.offline.weights import SENTENCES_EMBEDDED_PER_PASSAGE
 from assistant.models import Passage
 from assistant.text import Sentence
@@ -65,3 +66,19 @@ def test_equal_wording_keeps_the_earlier_sentences_of_each_passage() -> None:
     sentences = [Sentence(f"s{i}", 0, i // 4) for i in range(8)]  # two passages of four
     wording = [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.2, 0.0]
     assert worth_embedding(sentences, wording, per_passage=2) == [0, 1, 4, 6]
+
+
+def test_a_sentence_that_opens_with_a_quotation_is_not_shown_with_doubled_marks() -> None:
+    said = "“We will open the bridge in June,” the Velmora mayor said on Tuesday."
+    plain = "The Velmora mayor said the bridge will open in June."
+    assert quoted(said) == f'"{said}"' and "““" not in quoted(said) and "””" not in quoted(said)
+    assert quoted(plain) == f"“{plain}”"
+    mixed = 'The mayor called it "the “new” bridge".'  # both kinds inside: the usual marks
+    assert quoted(mixed) == f"“{mixed}”"
+    question = "When will the Velmora bridge open?"
+    embedder = BagOfWords()
+    p = passage(1, " ".join([FILLER[0], said, FILLER[1]]))
+    answer = answer_extractive(question, [p], embedder.embed([question])[0], embedder)
+    assert answer.mode == "extractive" and f'"{said}" [1]' in answer.answer
+    assert "““" not in answer.answer
+    assert all(quote_in_passage(q, p.text) for q in quotations(answer.answer))

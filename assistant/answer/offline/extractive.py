@@ -139,6 +139,14 @@ def pick_evidence(scored: list[Scored], max_sentences: int = MAX_EVIDENCE) -> li
     return chosen
 
 
+def quoted(sentence: str) -> str:
+    """The verbatim sentence in quotation marks that do not double its own: “…”, or "…" when the
+    sentence holds curly double quotes itself (a quote opening it would otherwise show as ““)."""
+    if any(c in sentence for c in "“”") and '"' not in sentence:
+        return f'"{sentence}"'
+    return f"“{sentence}”"
+
+
 def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[str, list[Citation]]:
     """Answer text (short answer first, then cited sentences) and its citations."""
     parts: list[str] = [f"{short}." if short else ""]
@@ -149,7 +157,7 @@ def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[s
         text = ev.sentence.text
         mentions = relative_mentions(text, p.published_at)
         note = "".join(f" ({phrase} = {day})" for phrase, day in mentions)
-        parts.append(f"“{text}” [{p.n}]{dated}{note}")
+        parts.append(f"{quoted(text)} [{p.n}]{dated}{note}")
         if all(c.n != p.n for c in citations):
             citations.append(citation_for(p, text))
     return " ".join(x for x in parts if x).strip(), citations
