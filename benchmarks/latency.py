@@ -58,6 +58,8 @@ def warm(store: Path, which: str, n: int) -> dict[str, Any]:
     app = build_app(load_settings({"store": str(store), "no_llm": True}))
     start = time.perf_counter()
     ask(app, "warm up the model", AskOptions(check_stale=False))
+    if app.parser is not None:  # a warm process has its models loaded, the parser too
+        app.parser.warm()
     first_question_s = time.perf_counter() - start
     out: dict[str, Any] = {"chunks": app.manifest.counts()["chunks"],
                            "first_question_in_process_s": round(first_question_s, 2)}

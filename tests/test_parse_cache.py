@@ -78,6 +78,15 @@ def test_a_second_parser_reads_the_file_and_never_loads_the_model(tmp_path: Path
     second.close()
 
 
+def test_warm_loads_the_pipeline_before_any_text_and_parses_nothing(tmp_path: Path) -> None:
+    parser = SentenceParser(MODEL_PACKAGE, cache_path=tmp_path / PARSE_CACHE)
+    assert parser._nlp is None
+    assert parser.warm() and parser._nlp is not None and parser.parsed == 0
+    assert parser(TEXTS[:1])[0].text == TEXTS[0] and parser.parsed == 1
+    parser.close()
+    assert SentenceParser("json").warm() is False  # json has no load(): no pipeline, no error
+
+
 def test_a_broken_model_still_falls_back_when_a_text_is_missing(tmp_path: Path) -> None:
     broken = SentenceParser("json", cache_path=tmp_path / PARSE_CACHE)  # json has no load()
     for _ in range(2):

@@ -70,6 +70,15 @@ class SentenceParser:
                 raise ParserUnavailable(self._package) from exc
         return self._nlp
 
+    def warm(self) -> bool:
+        """Load the pipeline now, not on the first text the cache lacks (a long-lived process that
+        wants even its first name question fast); False when it cannot be loaded."""
+        try:
+            self._model()
+        except ParserUnavailable:
+            return False
+        return True
+
     def _disk(self) -> tuple[ParseCache, str] | None:
         """The cache file and this parser's key in it (opened on first use), or None."""
         if self._cache is None and self._cache_path is not None:
