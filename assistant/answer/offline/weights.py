@@ -9,9 +9,10 @@ from __future__ import annotations
 
 # -- evidence sentences (extractive.py) ---------------------------------------------------------
 MAX_SENTENCES_PER_PASSAGE = 40  # long passages: later sentences rarely answer, and cost embedding time
-SENTENCES_EMBEDDED_PER_PASSAGE = 5  # only a passage's best sentences by wording (and cue) are embedded:
+SENTENCES_EMBEDDED_PER_PASSAGE = 3  # only a passage's best sentences by wording (and cue) are embedded:
 # one sharing none of the question's words rarely wins, and embedding them was most of a new question's
-# time (benchmarks/quality.py: every figure on both sets the same with 5 as with all; README, "Latency")
+# time. benchmarks/quality.py: every figure on both sets the same with 5 as with all; with 3 (and
+# EVIDENCE_DEPTH 8) the same but 2023-2024 gold text 21.3 against 21.4 (README, "Latency")
 W_SENTENCE_COSINE = 0.65  # meaning: the sentence's cosine with the question
 W_SENTENCE_WORDS = 0.35  # wording: share of the question's content words the sentence holds
 CUE_NUMBER = 0.06  # a "how many" question prefers a sentence with a number
@@ -26,7 +27,9 @@ MAX_EVIDENCE = 3  # cited sentences shown at most
 W_CONTEXT_PASSAGE = 0.1  # a follow-up: the passage is about what the conversation is about
 
 # -- short answers: spans by pattern (short.py) and typed entities (spans.py) ------------------
-EVIDENCE_DEPTH = 15  # top evidence sentences a short answer may come from
+EVIDENCE_DEPTH = 8  # top evidence sentences a short answer may come from (each is parsed: spaCy's
+# NER and parser cost ~5 ms a sentence; the falloff below leaves little weight past the 8th, and 8
+# against 15 changed no figure of benchmarks/quality.py on either set)
 EVIDENCE_FALLOFF = 0.15  # a sentence this far below the best one no longer supports a span
 RELATIVE_CLAUSE = 0.5  # a span inside ", which was founded by X," describes, it does not answer
 GAZETTEER_MATCH = 1.6  # "which country/state": a span that is one
