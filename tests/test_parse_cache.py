@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,31 @@ def test_warm_loads_the_pipeline_before_any_text_and_parses_nothing(tmp_path: Pa
     assert parser(TEXTS[:1])[0].text == TEXTS[0] and parser.parsed == 1
     parser.close()
     assert SentenceParser("json").warm() is False  # json has no load(): no pipeline, no error
+
+
+def test_a_background_warm_and_a_question_share_one_load(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+    started, release = threading.Event(), threading.Event()
+    real = nlp.load_pipeline
+
+    def slow_load(package: str) -> object:
+        loads.append(package)
+        started.set()
+        release.wait(30)
+        return real(package)
+
+    monkeypatch.setattr(nlp, "load_pipeline", slow_load)
+    parser = SentenceParser(MODEL_PACKAGE, cache_path=tmp_path / PARSE_CACHE)
+    warming = parser.warm_in_background()
+    assert started.wait(30)
+    asking = threading.Thread(target=lambda: parser(TEXTS[:1]))
+    asking.start()  # needs the pipeline while the background load is still running
+    release.set()
+    warming.join(60)
+    asking.join(60)
+    assert loads == [MODEL_PACKAGE] and parser.parsed == 1 and not warming.is_alive()
+    parser.close()
 
 
 def test_a_broken_model_still_falls_back_when_a_text_is_missing(tmp_path: Path) -> None:

@@ -200,6 +200,8 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
     ensure_indexed(app, _notice)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
     stream = TerminalStream(enabled=sys.stdout.isatty())
+    if sys.stdin.isatty() and not (app.settings.llm_enabled and not opts.no_llm) and app.parser:
+        app.parser.warm_in_background()  # the offline answerer's parser loads while the user types
 
     def answer_fn(question: str, history: list[tuple[str, str]]) -> Any:
         stream.reset()

@@ -10,6 +10,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import logging
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,20 @@ class SentenceParser:
         self._cache_path = Path(cache_path) if cache_path is not None else None
         self._cache: tuple[ParseCache, str] | None = None  # the open file and our key in it
         self.parsed = 0  # texts this process sent to the pipeline
+        self._loading = threading.Lock()  # one load, whether a question or warm_in_background asks first
 
     def _model(self) -> Any:
-        if self._nlp is None:
-            if self._failed:
-                raise ParserUnavailable(self._package)
-            try:
-                self._nlp = load_pipeline(self._package)
-            except Exception as exc:  # noqa: BLE001 - a broken optional model must not stop answers
-                self._failed = True
-                log.warning("sentence parser unavailable (%s): short answers use patterns only", exc)
-                raise ParserUnavailable(self._package) from exc
-        return self._nlp
+        with self._loading:
+            if self._nlp is None:
+                if self._failed:
+                    raise ParserUnavailable(self._package)
+                try:
+                    self._nlp = load_pipeline(self._package)
+                except Exception as exc:  # noqa: BLE001 - a broken optional model must not stop answers
+                    self._failed = True
+                    log.warning("sentence parser unavailable (%s): short answers use patterns only", exc)
+                    raise ParserUnavailable(self._package) from exc
+            return self._nlp
 
     def warm(self) -> bool:
         """Load the pipeline now, not on the first text the cache lacks (a long-lived process that
@@ -78,6 +81,13 @@ class SentenceParser:
         except ParserUnavailable:
             return False
         return True
+
+    def warm_in_background(self) -> threading.Thread:
+        """warm() in a daemon thread: a chat loads the pipeline (~2 s) while its user types, not
+        inside the first name question. A question that needs it meanwhile waits for that load."""
+        thread = threading.Thread(target=self.warm, name="parser-warm", daemon=True)
+        thread.start()
+        return thread
 
     def _disk(self) -> tuple[ParseCache, str] | None:
         """The cache file and this parser's key in it (opened on first use), or None."""
