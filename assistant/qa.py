@@ -165,8 +165,12 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
         if answer is not None and needs_fallback(answer):
             unverified, answer = answer, None
     if answer is None:
+        from assistant.answer.offline.weights import CHOICE_SEARCH_MODE
+
+        choice_mode = CHOICE_SEARCH_MODE if q.mode == "hybrid" else q.mode  # a chosen mode is kept
+
         def search(text: str) -> list[Passage]:
-            return app.retriever.retrieve(dataclasses.replace(q, text=text)).passages
+            return app.retriever.retrieve(dataclasses.replace(q, text=text, mode=choice_mode)).passages
 
         answer = _offline(app, followup, retrieval.passages, retrieval.query_vector, opts.choices,
                           search)

@@ -141,3 +141,29 @@ def test_reingest_is_free_and_sync_removes_deleted(make_app: Callable[..., App],
     assert all("Beta" not in app.manifest.chunk_rows([c])[c]["title"] for c in app.store.all_ids())
     answer = ask(app, "Where did Beta company reopen a mine?", AskOptions())
     assert all(c.title != "Beta" for c in answer.citations)
+
+
+def test_each_choice_is_searched_by_its_words_and_the_named_one_wins(make_app: Callable[..., App],
+                                                                  tmp_path: Path) -> None:
+    reports = {f"r{i}.md": md(f"Harbour report {i}", f"2031-03-0{i + 1}",
+                              f"The Velmora harbour commission met again on day {i} to discuss "
+                              "the ferry timetable.")
+               for i in range(6)}
+    reports["chair.md"] = md("New chair", "2031-03-09",
+                             "Ilsa Marrow was elected to lead the Velmora harbour commission.")
+    app = make_app()
+    _ingest(app, write_articles(tmp_path / "docs", reports))
+    seen: list[tuple[str, str]] = []
+    retrieve = app.retriever.retrieve
+
+    def spy(q: Query) -> object:
+        seen.append((q.text, q.mode))
+        return retrieve(q)
+
+    app.retriever.retrieve = spy  # type: ignore[method-assign]
+    question = "Who was elected to chair the Velmora harbour commission?"
+    choices = ("Tomas Brevik", "Ilsa Marrow", "Anka Solberg", "Piet Dranner")
+    answer = ask(app, question, AskOptions(choices=choices, check_stale=False))
+    assert answer.choice_index == 1 and answer.choice_evidence == "named"
+    assert seen[0] == (question, "hybrid")
+    assert sorted(seen[1:]) == sorted((f"{question} {c}", "lexical") for c in choices)
