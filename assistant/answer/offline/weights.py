@@ -27,9 +27,10 @@ MAX_EVIDENCE = 3  # cited sentences shown at most
 W_CONTEXT_PASSAGE = 0.1  # a follow-up: the passage is about what the conversation is about
 
 # -- short answers: spans by pattern (short.py) and typed entities (spans.py) ------------------
-EVIDENCE_DEPTH = 8  # top evidence sentences a short answer may come from (each is parsed: spaCy's
-# NER and parser cost ~5 ms a sentence; the falloff below leaves little weight past the 8th, and 8
-# against 15 changed no figure of benchmarks/quality.py on either set)
+EVIDENCE_DEPTH = 5  # top evidence sentences a short answer may come from (each is parsed: spaCy's
+# NER and parser cost ~5 ms a sentence). benchmarks/quality.py: 8 against 15 changed no figure on
+# either set; 5 against 8 none on 2023-2024 and, on 2022, one more gold text in an answer and one
+# answerable question less refused (quality-depth8.json, quality-depth5.json)
 EVIDENCE_FALLOFF = 0.15  # a sentence this far below the best one no longer supports a span
 RELATIVE_CLAUSE = 0.5  # a span inside ", which was founded by X," describes, it does not answer
 GAZETTEER_MATCH = 1.6  # "which country/state": a span that is one
