@@ -28,6 +28,7 @@ def test_passages_of_one_article_share_its_number_and_the_first_cited_is_1() -> 
     assert [p.n for p in out.passages] == [2, 1, 1]  # retrieval order kept, numbers by article
     sources = render_answer(out).split("Sources")[1]
     assert sources.count("Title of a") == 1 and sources.count("Title of b") == 1
+    assert "[1] Title of a" in sources and "[2] Title of b" in sources and "1, 1" not in sources
     assert render_passages(out.passages).count("Title of a") == 1
 
 

@@ -51,7 +51,7 @@ def render_sources(answer: Answer) -> str:
         numbers = groups.pop(c.article_id, None)
         if numbers is None:
             continue
-        label = ", ".join(str(n) for n in numbers)
+        label = ", ".join(str(n) for n in dict.fromkeys(numbers))  # quotes of one article share its number
         lines.append(source_line(label, c.title, c.source, c.published_at, c.path or c.url or ""))
         also = sorted({a for n in numbers if n in by_n for a in by_n[n].also_reported_by})
         if also:
