@@ -26,8 +26,12 @@ print("FINAL answer")
 """
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+def _tmux(server: str, *args: str) -> str:
+    """Run a tmux command on this test's own server (-L): never on a shared one, whose last session
+    ending shuts it down under the next test's new-session (a race that failed this test)."""
+    done = subprocess.run(["tmux", "-L", server, *args], capture_output=True, text=True)
+    assert done.returncode == 0, f"tmux {' '.join(args)}: {done.stderr.strip()}"
+    return done.stdout
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -36,18 +40,18 @@ def _tmux(*args: str) -> str:
 def test_the_draft_leaves_nothing_in_the_scroll_back(tmp_path: Path, lines: int, clear: bool) -> None:
     script = tmp_path / "draft.py"
     script.write_text(DRAFT, encoding="utf-8")
-    session = f"assistant-test-{uuid.uuid4().hex[:8]}"
-    _tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24")
+    server = session = f"assistant-test-{uuid.uuid4().hex[:8]}"
+    _tmux(server, "new-session", "-d", "-s", session, "-x", "80", "-y", "24")
     try:
         command = (f"{'clear && ' if clear else ''}cd {shlex.quote(str(ROOT))} && "
                    f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {lines}; echo __END__")
-        _tmux("send-keys", "-t", session, command, "Enter")
+        _tmux(server, "send-keys", "-t", session, command, "Enter")
         deadline = time.monotonic() + GIVE_UP_S
         seen = ""
         while time.monotonic() < deadline and "\n__END__" not in seen:
             time.sleep(0.5)
-            seen = _tmux("capture-pane", "-t", session, "-p", "-J", "-S", "-", "-E", "-")
+            seen = _tmux(server, "capture-pane", "-t", session, "-p", "-J", "-S", "-", "-E", "-")
         assert "FINAL answer" in seen
         assert "DRAFT" not in seen.split("__END__")[0].split(script.name)[-1]
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True)
