@@ -12,7 +12,8 @@ MAX_SENTENCES_PER_PASSAGE = 40  # long passages: later sentences rarely answer, 
 SENTENCES_EMBEDDED_PER_PASSAGE = 3  # only a passage's best sentences by wording (and cue) are embedded:
 # one sharing none of the question's words rarely wins, and embedding them was most of a new question's
 # time. benchmarks/quality.py: every figure on both sets the same with 5 as with all; with 3 (and
-# EVIDENCE_DEPTH 8) the same but 2023-2024 gold text 21.3 against 21.4 (README, "Latency")
+# EVIDENCE_DEPTH 8) the same but 2023-2024 gold text 21.3 against 21.4; 2 lowers gold text on both
+# sets (quality-s2.json; README, "Latency")
 W_SENTENCE_COSINE = 0.65  # meaning: the sentence's cosine with the question
 W_SENTENCE_WORDS = 0.35  # wording: share of the question's content words the sentence holds
 CUE_NUMBER = 0.06  # a "how many" question prefers a sentence with a number
