@@ -16,6 +16,7 @@ from assistant.answer.numbering import by_article, merge_by_article
 from assistant.answer.offline.confidence import Rarity
 from assistant.answer.rewrite import Followup
 from assistant.app import App
+from assistant.config import Settings
 from assistant.errors import InputError, LLMError
 from assistant.models import Answer, Passage, Skipped
 
@@ -34,6 +35,10 @@ class AskOptions:
     no_llm: bool = False
     choices: tuple[str, ...] | None = None
     check_stale: bool = True
+
+    def uses_llm(self, settings: Settings) -> bool:
+        """An LLM writes the answers: one is configured and --no-llm was not given."""
+        return settings.llm_enabled and not self.no_llm
 
 
 @dataclass

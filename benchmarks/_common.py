@@ -167,6 +167,11 @@ def load_average() -> list[float]:
         return []
 
 
+def pct(values: list[bool]) -> float | None:
+    """The share of true values in percent, rounded to 0.1 (None for no values)."""
+    return round(100 * sum(values) / len(values), 1) if values else None
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile of values (nearest rank), rounded to 0.1."""
     values = sorted(values)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import SETS, need_data, write_result
+from _common import SETS, need_data, pct, write_result
 from retrieval import _questions
 
 from assistant.eval.metrics import normalize_answer
@@ -51,7 +51,6 @@ def ceiling(rows: list[dict[str, Any]], corpus: Path) -> dict[str, Any]:
         by_date.append(found)
         anywhere.append(bool(holders))
         by_type[r.get("question_type") or "-"].append(found)
-    pct = lambda v: round(100 * sum(v) / len(v), 1) if v else None  # noqa: E731
     return {"questions": len(rows), "in_an_article_by_its_date": pct(by_date),
             "in_an_article_any_date": pct(anywhere),
             "by_type": {t: {"n": len(v), "by_its_date": pct(v)} for t, v in sorted(by_type.items())}}

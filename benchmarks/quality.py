@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, SETS, STORES, need_data, run_cli, write_result
+from _common import RESULTS, ROOT, SETS, STORES, need_data, pct, run_cli, write_result
 
 DATA = ROOT / "benchmarks" / "data"
 PUBLISHED_2022 = {
@@ -62,10 +62,6 @@ def _eval(store: Path, rows: list[dict[str, Any]], out: Path, jobs: int | None,
     return [by_id[r["id"]] for r in rows if r["id"] in by_id]
 
 
-def _pct(values: list[bool]) -> float | None:
-    return round(100 * sum(values) / len(values), 1) if values else None
-
-
 def multiple_choice(name: str, store: Path, full: bool, work: Path, jobs: int | None) -> dict[str, Any]:
     rows = _questions(name, full)
     asked = [{k: r[k] for k in ("id", "question", "answer", "choices", "answer_index", "question_date",
@@ -79,18 +75,18 @@ def multiple_choice(name: str, store: Path, full: bool, work: Path, jobs: int | 
     hits = [r["scores"]["retrieval"]["hit@5"] for r in results if r["scores"].get("retrieval")]
     return {
         "n": len(results),
-        "mc": _pct(mc),
-        "mc_first_half": _pct(mc[:half]),
-        "mc_second_half": _pct(mc[half:]),
-        "mc_answer_present": _pct([c for c, p in zip(mc, present, strict=True) if p]),
-        "mc_answer_absent": _pct([c for c, p in zip(mc, present, strict=True) if not p]),
-        "answer_present_share": _pct(present),
-        "mc_no_choice_named": _pct(none),
+        "mc": pct(mc),
+        "mc_first_half": pct(mc[:half]),
+        "mc_second_half": pct(mc[half:]),
+        "mc_answer_present": pct([c for c, p in zip(mc, present, strict=True) if p]),
+        "mc_answer_absent": pct([c for c, p in zip(mc, present, strict=True) if not p]),
+        "answer_present_share": pct(present),
+        "mc_no_choice_named": pct(none),
         "no_choice_named_n": len(none),
-        "answer_text_recall@5": _pct(present),
-        "gold_text_in_answer": _pct([bool(r["scores"]["answer"] and r["scores"]["answer"]["contains"])
+        "answer_text_recall@5": pct(present),
+        "gold_text_in_answer": pct([bool(r["scores"]["answer"] and r["scores"]["answer"]["contains"])
                                      for r in results]),
-        "gold_article_hit@5": _pct(hits) if hits else None,
+        "gold_article_hit@5": pct(hits) if hits else None,
         "p50_ms": sorted(r["latency_ms"] for r in results)[len(results) // 2] if results else None,
     }
 
@@ -120,10 +116,10 @@ def refusals(name: str, store: Path, work: Path, jobs: int | None) -> dict[str, 
         "refused": sum(refused.values()),
         "precision": round(both / max(1, sum(refused.values())), 3),
         "recall": round(both / max(1, sum(unanswerable.values())), 3),
-        "recall_news_before": _pct([refused[r["id"]] for r in results if r["id"].endswith("@before")]),
-        "recall_fictional": _pct([refused[r["id"]] for r in results if r["id"].startswith("fiction")]),
-        "answerable_refused": _pct([refused[r["id"]] for r in answerable]),
-        "answerable_gold_in_answer": _pct([bool(r["scores"]["answer"]["contains"]) for r in answerable]),
+        "recall_news_before": pct([refused[r["id"]] for r in results if r["id"].endswith("@before")]),
+        "recall_fictional": pct([refused[r["id"]] for r in results if r["id"].startswith("fiction")]),
+        "answerable_refused": pct([refused[r["id"]] for r in answerable]),
+        "answerable_gold_in_answer": pct([bool(r["scores"]["answer"]["contains"]) for r in answerable]),
         "curve": _curve(results, unanswerable),
     }
 
@@ -153,7 +149,7 @@ def followups(name: str, store: Path, work: Path, jobs: int | None) -> dict[str,
     results = _eval(store, rows, work / f"followups-{name}", jobs)
     second = [r for r in results if r["id"].endswith("-2")]
     return {"pairs": len(second),
-            "gold_text_in_answer": _pct([bool(r["scores"]["answer"]["contains"]) for r in second])}
+            "gold_text_in_answer": pct([bool(r["scores"]["answer"]["contains"]) for r in second])}
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SETS, STORES, need_data, write_result
+from _common import ROOT, SETS, STORES, need_data, pct, write_result
 
 DATA = ROOT / "benchmarks" / "data"
 GRID = {  # candidate preferences searched by --fit, for each kind of cue
@@ -72,8 +72,8 @@ def score(rows: list[dict[str, Any]], found: list[Any], prefs: dict[str, Any],
             hits1 += bool(ranks and ranks[0] == 0)
             hits5 += bool(ranks)
             rr += 1 / (ranks[0] + 1) if ranks else 0.0
-    by_kind = {t: round(100 * sum(v) / len(v), 1) for t, v in sorted(by_type.items())}
-    out: dict[str, Any] = {"answer_recall@5": round(100 * sum(recall) / len(recall), 1), "by_type": by_kind}
+    by_kind = {t: pct(v) for t, v in sorted(by_type.items())}
+    out: dict[str, Any] = {"answer_recall@5": pct(recall), "by_type": by_kind}
     if gold_n:
         out.update({"gold_hit@1": round(hits1 / gold_n, 3), "gold_hit@5": round(hits5 / gold_n, 3),
                     "gold_mrr": round(rr / gold_n, 3)})

@@ -200,7 +200,7 @@ def chat(ctx: click.Context, top_k: int | None, as_of: dt.date | None, since: dt
     ensure_indexed(app, _notice)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
     stream = TerminalStream(enabled=sys.stdout.isatty())
-    if sys.stdin.isatty() and not (app.settings.llm_enabled and not opts.no_llm) and app.parser:
+    if sys.stdin.isatty() and not opts.uses_llm(app.settings) and app.parser:
         app.parser.warm_in_background()  # the offline answerer's parser loads while the user types
 
     def answer_fn(question: str, history: list[tuple[str, str]]) -> Any:
@@ -233,9 +233,8 @@ def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | N
 
     app = _app(ctx, llm_model=model, openai_base_url=base_url, no_llm=no_llm or None)
     opts = _ask_options(app, top_k, as_of, since, until, source, no_llm)
-    llm = app.settings.llm_enabled and not opts.no_llm
     run_eval_command(app, Path(questions), Path(out) if out else None, limit, resume, compare, opts,
-                     jobs or default_jobs(llm))
+                     jobs or default_jobs(opts.uses_llm(app.settings)))
 
 
 @cli.command()

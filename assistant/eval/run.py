@@ -23,7 +23,7 @@ def _config(app: App, opts: AskOptions, questions: Path) -> dict[str, Any]:
         "questions": str(questions),
         "top_k": opts.top_k,
         "embedder": s.embed_model,
-        "llm": s.llm_model if (s.llm_enabled and not opts.no_llm) else "offline",
+        "llm": s.llm_model if opts.uses_llm(s) else "offline",
         "as_of": "per question (as_of / question_date)",
         "source": opts.source,
         "since": opts.since.isoformat() if opts.since else None,
