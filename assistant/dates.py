@@ -44,6 +44,27 @@ class Window:
 _DAY = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
 
 
+def published_day(text: str | None) -> dt.date | None:
+    """The day of a report's `published_at` (an ISO date or datetime), None when unknown."""
+    try:
+        return parse_day(text or "")
+    except ValueError:
+        return None
+
+
+def age_share(day: dt.date | None, newest: dt.date | None, grace_days: int, span_days: int) -> float | None:
+    """0..1: how much older `day` is than `newest` (0 within grace_days, 1 at grace_days +
+    span_days); None when either day is unknown."""
+    if day is None or newest is None:
+        return None
+    return min(1.0, max(0, (newest - day).days - grace_days) / span_days)
+
+
+def names_year(question: str) -> bool:
+    """The question names a year ("in 2024", "the 2022 World Cup"): it dates itself."""
+    return re.search(r"\b(?:19|20)\d\d\b", question) is not None
+
+
 def parse_day(text: str) -> dt.date:
     """A day given by a user or a question file: YYYY-MM-DD (also / or . between, or an ISO datetime).
 

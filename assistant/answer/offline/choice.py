@@ -23,7 +23,7 @@ from assistant.answer.offline.weights import (
     W_CHOICE_COSINE,
     W_CHOICE_WORDS,
 )
-from assistant.dates import parse_day
+from assistant.dates import age_share, published_day
 from assistant.models import Passage
 from assistant.text import STOP, split_sentences, stem
 
@@ -122,20 +122,12 @@ class Unit:
     age: float  # 0 (recent) .. 1 (months older than the newest passage of the question)
 
 
-def _day(text: str | None) -> date | None:
-    try:
-        return parse_day(text or "")
-    except ValueError:
-        return None
-
-
 def pool_units(pool: list[Passage], newest: date | None) -> list[Unit]:
     """Every distinct title and sentence of the pooled passages."""
     units: dict[str, Unit] = {}
     for p in pool:
-        day = _day(p.published_at)
-        age = (min(1.0, max(0, (newest - day).days - AGE_GRACE_DAYS) / AGE_SPAN_DAYS)
-               if newest and day else 0.5)
+        age = age_share(published_day(p.published_at), newest, AGE_GRACE_DAYS, AGE_SPAN_DAYS)
+        age = 0.5 if age is None else age
         for text in [p.title, *(s.text for s in split_sentences(p.text))]:
             if text and text not in units:
                 toks = tokens(text)
@@ -185,7 +177,7 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     pool = list(passages)
     for i in real:
         pool += search(f"{question} {choices[i]}") if search else []
-    newest = max(filter(None, (_day(p.published_at) for p in passages)), default=None)
+    newest = max(filter(None, (published_day(p.published_at) for p in passages)), default=None)
     units = pool_units(list({p.chunk_id: p for p in pool}.values()), newest)
     weights = question_weights(question, forms, units)
     marks = _vec([[mention(f, u.toks, u.stems) for f in forms] for u in units]).reshape(len(units), -1)

@@ -3,7 +3,9 @@
 The signals (each 0..1): does the best evidence sentence carry the question's rare words
 (weighted by how rare they are in the whole index), do the passages name what the question names,
 does the sentence hold something of the expected answer type, how far ahead of the other articles'
-best sentences it is, whether other articles agree, and the cosine the embedder sees. A logistic
+best sentences it is, whether other articles agree, the cosine the embedder sees, and how much
+older its report is than the newest report found (a question that names no date asks about the
+news of its day: when the closest report is months older, the folder likely lacks that news). A logistic
 model over them (weights in weights.py, fitted by benchmarks/fit_confidence.py) gives `confidence`.
 """
 
@@ -22,7 +24,10 @@ from assistant.answer.offline.weights import (
     MIN_NAME_PREFIX,
     PRIOR_CHUNKS,
     PRIOR_SCALE,
+    STALE_GRACE_DAYS,
+    STALE_SPAN_DAYS,
 )
+from assistant.dates import age_share, names_year, published_day
 from assistant.text import STOP
 
 Terms = Callable[[str], list[str]]  # text -> rarity terms (the BM25 tokenizer)
@@ -81,6 +86,18 @@ def _name_terms(names: list[str], rarity: Rarity | None) -> set[str]:
     return {t for n in names for t in rarity.terms(n) if len(t) >= MIN_NAME_PREFIX}
 
 
+def staleness(question: str, best: Any, passages: Sequence[Any]) -> float:
+    """0..1: how much older the best sentence's report is than the newest report among the
+    passages (0 within STALE_GRACE_DAYS, 1 at STALE_GRACE_DAYS + STALE_SPAN_DAYS). 0 when the
+    question names a year (it asks about that time, an old report may answer it) or a date is
+    unknown. Measured against the newest passage, not today: a folder of old articles is not stale."""
+    if names_year(question):
+        return 0.0
+    newest = max(filter(None, (published_day(p.published_at) for p in passages)), default=None)
+    age = age_share(published_day(best.published_at), newest, STALE_GRACE_DAYS, STALE_SPAN_DAYS)
+    return 0.0 if age is None else age
+
+
 def signals(question: str, scored: Sequence[Any], short: str | None, asks_span: bool,
             rarity: Rarity | None) -> dict[str, float]:
     """The answerability signals of the best evidence for a question (empty when none)."""
@@ -108,6 +125,7 @@ def signals(question: str, scored: Sequence[Any], short: str | None, asks_span: 
         "asks_span": 1.0 if asks_span else 0.0,
         "margin": min(1.0, max(0.0, margin / MARGIN_SCALE)),
         "agreement": (len(agreeing) - 1) / max(1, len(top_articles) - 1) if agreeing else 0.0,
+        "stale": staleness(question, best.passage, passages),
     }
 
 

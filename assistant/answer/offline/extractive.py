@@ -13,6 +13,8 @@ from assistant.answer.citations import citation_for
 from assistant.answer.offline.confidence import Rarity, confidence, held, question_names, signals
 from assistant.answer.offline.qtype import cue_type, expected_type
 from assistant.answer.offline.weights import (
+    AGE_GRACE_DAYS,
+    AGE_SPAN_DAYS,
     CONFIDENT_ABOVE,
     CUE_DATE,
     CUE_NAMES,
@@ -26,10 +28,11 @@ from assistant.answer.offline.weights import (
     RANK_BONUS,
     SENTENCES_EMBEDDED_PER_PASSAGE,
     W_CONTEXT_PASSAGE,
+    W_SENTENCE_AGE,
     W_SENTENCE_COSINE,
     W_SENTENCE_WORDS,
 )
-from assistant.dates import month_pattern, relative_mentions
+from assistant.dates import age_share, month_pattern, names_year, published_day, relative_mentions
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
 from assistant.text import Sentence, content_terms, split_sentences, stem, words
 
@@ -109,12 +112,18 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
                            SENTENCES_EMBEDDED_PER_PASSAGE)
     vectors = embed.embed([sentences[i].text for i in keep])  # type: ignore[attr-defined]
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+    ages = [0.0] * len(passages)  # a question naming a year asks about that time: no report is old
+    if not names_year(question):
+        days = [published_day(p.published_at) for p in passages]
+        newest = max(filter(None, days), default=None)
+        ages = [age_share(d, newest, AGE_GRACE_DAYS, AGE_SPAN_DAYS) or 0.0 for d in days]
     out: list[Scored] = []
     for i, cos in zip(keep, cosines, strict=True):
         s = sentences[i]
         rank_bonus = RANK_BONUS / (1 + s.passage_index)
         score = (W_SENTENCE_COSINE * float(cos) + W_SENTENCE_WORDS * lex[i] + cue[i]
-                 + rank_bonus + W_CONTEXT_PASSAGE * about[s.passage_index])
+                 + rank_bonus + W_CONTEXT_PASSAGE * about[s.passage_index]
+                 - W_SENTENCE_AGE * ages[s.passage_index])
         out.append(Scored(s, passages[s.passage_index], float(cos), lex[i], score))
     out.sort(key=lambda x: -x.score)
     return out
