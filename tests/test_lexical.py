@@ -54,3 +54,22 @@ def test_a_damaged_index_is_rebuilt(tmp_path: Path) -> None:
     load_lexical(Chunks(ROWS), tmp_path / "bm25")
     (tmp_path / "bm25" / "meta.json").write_text("{not json", encoding="utf-8")
     assert load_lexical(Chunks(ROWS), tmp_path / "bm25").ids == ["c1", "c2", "c3"]
+
+
+def test_our_tokens_are_the_tokens_bm25s_gives() -> None:
+    import bm25s
+
+    from assistant.store.lexical import _stemmer, tokenize
+
+    texts = [
+        "The SCO's summit in Astana: Belarus joined; Modi sent S. Jaishankar.",
+        "It’s 2024 — prices rose 3.5% to $1,200 (a record), per the U.S. Fed's data!",
+        "Café owners in São Paulo and Zürich said naïve résumés are THE problem.",
+        "a I x 7 of and the",  # stop words and one-letter words only
+        "",
+        "Running runners ran; connected connections connecting.",
+    ]
+    stemmer = _stemmer()
+    theirs = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    assert tokenize(texts, stemmer) == [list(t) for t in theirs]
+    assert tokenize([texts[0]], stemmer)[0][:3] == ["sco", "summit", "astana"]
