@@ -69,7 +69,7 @@ class Settings:
     chunk_overlap: int = _field("ASSISTANT_CHUNK_OVERLAP", 32, "Token overlap between chunks.")
     min_confidence: float = _field(
         "ASSISTANT_MIN_CONFIDENCE",
-        0.65,  # refusal precision >= 0.9 on 2023-2024 (benchmarks/quality.py curve); see weights.py
+        0.8,  # refusal precision >= 0.9 on 2023-2024 (benchmarks/quality.py curve); see weights.py
         "Offline answerer: below this confidence (0-1) the answer is the not-found sentence.",
     )
     max_file_mb: float = _field(

@@ -98,8 +98,11 @@ def _rarity(app: App) -> Rarity | None:
     return Rarity(lex.terms, lex.idf, rarity_prior, len(lex.ids)) if lex.ids else None
 
 
-def _offline(app: App, focus: Followup, passages: list[Passage], qvec: np.ndarray,
-             choices: tuple[str, ...] | None, search: Callable[[str], list[Passage]]) -> Answer:
+def _offline(app: App, focus: Followup, passages: list[Passage], with_leads: list[Passage],
+             qvec: np.ndarray, choices: tuple[str, ...] | None,
+             search: Callable[[str], list[Passage]]) -> Answer:
+    """The offline answer: cited sentences from the passages and their articles' leads
+    (`with_leads`); the choice, when asked, from the passages and each choice's own search."""
     from assistant.answer.offline.choice import pick_choice
     from assistant.answer.offline.extractive import answer_extractive
     from assistant.answer.offline.short import short_answer
@@ -109,7 +112,7 @@ def _offline(app: App, focus: Followup, passages: list[Passage], qvec: np.ndarra
     if focus.context:  # the sentences must answer the follow-up itself, not the earlier question
         qvec = app.embedder.embed_query(question)
     shorten = functools.partial(short_answer, parse=app.parser, similar=head_similarity(app.embedder))
-    ans = answer_extractive(question, passages, qvec, app.embedder, short_answer=shorten,
+    ans = answer_extractive(question, with_leads, qvec, app.embedder, short_answer=shorten,
                             rarity=_rarity(app), refuse_below=app.settings.min_confidence,
                             context=focus.context)
     if choices:
@@ -177,8 +180,12 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
         def search(text: str) -> list[Passage]:
             return app.retriever.retrieve(dataclasses.replace(q, text=text, mode=choice_mode)).passages
 
-        answer = _offline(app, followup, retrieval.passages, retrieval.query_vector, opts.choices,
-                          search)
+        from assistant.answer.offline.weights import LEAD_ARTICLES
+        from assistant.retrieve.hybrid import with_leads
+
+        leads = with_leads(retrieval.passages, app.retriever.manifest, LEAD_ARTICLES)
+        answer = _offline(app, followup, retrieval.passages, leads, retrieval.query_vector,
+                          opts.choices, search)
     if unverified is not None:
         from assistant.answer.llm.verify import with_model_answer
 

@@ -71,3 +71,29 @@ def test_generation_and_state_id_persist(tmp_path: Path) -> None:
     m.close()
     again = Manifest(path)
     assert again.generation() == 1 and again.state_id() == state
+
+
+def test_shown_articles_gain_their_lead_chunk_after_the_shown_passages(tmp_path: Path) -> None:
+    from assistant.models import Passage
+    from assistant.retrieve.hybrid import with_leads
+
+    m = Manifest(tmp_path / "manifest.sqlite3")
+    a, b, c = _article("a", "cnn.com"), _article("b", "bbc.com"), _article("c", "npr.org")
+    with m.transaction():
+        for art in (a, b, c):
+            m.put_article(art, f"/news/{art.id}.txt", "h", _chunks(art, 3))
+    assert set(m.lead_rows(["a", "c", "missing"])) == {"a", "c"}
+
+    def shown(n: int, chunk: Chunk) -> Passage:
+        return Passage(n=n, chunk_id=chunk.id, article_id=chunk.article_id, title=chunk.title,
+                       source=chunk.source, url=None, path=chunk.path, published_at=chunk.published_at,
+                       text=chunk.text, score=1.0 / n)
+
+    passages = [shown(1, _chunks(b, 3)[2]), shown(2, _chunks(a, 3)[0]), shown(3, _chunks(c, 3)[1])]
+    out = with_leads(passages, m, 2)
+    assert out[:3] == passages  # the ranked passages keep their places and numbers
+    # b's lead joins as [4]; a's lead is shown already; c is beyond the first two articles
+    assert [(p.n, p.chunk_id, p.text) for p in out[3:]] == [(4, "b-0", "chunk 0 of b")]
+    assert out[3].article_id == "b" and out[3].title == "Title b"
+    assert with_leads(passages, m, 0) == passages
+    m.close()

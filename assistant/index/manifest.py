@@ -185,6 +185,18 @@ class Manifest:
                 out[str(row[0])] = dict(zip(CHUNK_COLS, row, strict=True))
         return out
 
+    def lead_rows(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Full rows of the first chunk of each given article, by article id."""
+        out: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(article_ids), 500):
+            part = list(article_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE article_id IN ({marks}) AND idx = 0"
+            for row in self.db.execute(sql, part):
+                record = dict(zip(CHUNK_COLS, row, strict=True))
+                out[str(record["article_id"])] = record
+        return out
+
     def chunks(self, ids: Iterable[str] | None = None, batch: int = 512) -> Iterator[list[Chunk]]:
         """Indexed chunks as Chunk objects (to re-store them), in batches; ids=None: all of them.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -65,6 +66,8 @@ class ChunkTable(Protocol):
     """What retrieval reads from the manifest: chunk rows by id and the known outlets."""
 
     def chunk_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def lead_rows(self, article_ids: list[str]) -> dict[str, dict[str, Any]]: ...
 
     def sources(self) -> list[str]: ...
 
@@ -160,6 +163,22 @@ class Retriever:
         passages = rank(found, pref, q.top_k, q.diverse)
         timings = {**found.timings_ms, "fuse": (time.perf_counter() - t0) * 1000}
         return Retrieval(passages, found.cue.window, found.vector, timings)
+
+
+def with_leads(passages: list[Passage], manifest: ChunkTable, articles: int) -> list[Passage]:
+    """The passages, then the first chunk of each of the first `articles` articles shown when it
+    is not shown already (news puts its facts in the lead), numbered on after them."""
+    shown = {p.chunk_id for p in passages}
+    wanted = list(dict.fromkeys(p.article_id for p in passages))[:articles]
+    rows = manifest.lead_rows(wanted) if wanted else {}
+    out = list(passages)
+    for aid in wanted:
+        r = rows.get(aid)
+        if r is None or r["chunk_id"] in shown:
+            continue
+        best = next(p for p in passages if p.article_id == aid)
+        out.append(dataclasses.replace(best, n=len(out) + 1, chunk_id=r["chunk_id"], text=r["text"]))
+    return out
 
 
 def rank(found: Gathered, pref: DatePreference, top_k: int, diverse: bool = True) -> list[Passage]:

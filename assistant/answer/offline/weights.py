@@ -8,6 +8,11 @@ questions of the 2022 dev set; none is keyed to a particular question. Changing 
 from __future__ import annotations
 
 # -- evidence sentences (extractive.py) ---------------------------------------------------------
+LEAD_ARTICLES = 2  # the first chunk of this many shown articles joins the passages (facts lead news)
+# for the cited sentences, not for the choice picker. benchmarks/quality.py: gold text 2022 38.5 -> 40.1,
+# 2023-2024 20.8 -> 22.2, follow-ups 2023-2024 26.7 -> 33.3 (quality-lead2mc.json against
+# quality-age0.2.json); 5 articles no better (39.6 / 22.6); given to the picker too, multiple choice
+# fell on both sets (76.0 -> 75.5, 54.4 -> 53.9/53.5: quality-lead2.json, quality-lead5.json, not kept)
 MAX_SENTENCES_PER_PASSAGE = 40  # long passages: later sentences rarely answer, and cost embedding time
 SENTENCES_EMBEDDED_PER_PASSAGE = 3  # only a passage's best sentences by wording (and cue) are embedded:
 # one sharing none of the question's words rarely wins, and embedding them was most of a new question's
@@ -104,8 +109,9 @@ STALE_SPAN_DAYS = 335  # ... and one a year older counts as fully stale (on the 
 MARGIN_SCALE = 0.15  # a lead this large over the best other article counts as fully ahead
 CONFIDENT_ABOVE = 0.9  # below this (above ASSISTANT_MIN_CONFIDENCE) the answer is shown as a best guess:
 # between 0.65 and 0.9 most of the 2023-2024 refusal set's questions were unanswerable.
-# The refusal threshold (ASSISTANT_MIN_CONFIDENCE, 0.65) on the 2023-2024 curve: precision 0.933,
-# recall 0.477 (2022: 0.984 / 0.776). 0.8 has the most recall at precision >= 0.9 (0.625; 2022
-# 0.958 / 0.878) but refuses answerable questions the answer holds: gold text in the answers of the
-# answerable ones falls 1.4 points (2023-2024) and 2.8 (2022), past issue 13's 1-point allowance
-# (benchmarks/results/quality-prefix.json). A product choice, stated as one.
+# The refusal threshold (ASSISTANT_MIN_CONFIDENCE, 0.8) is the point of the 2023-2024 curve with the
+# most recall at precision >= 0.9 (quality-lead2mc.json): 0.907 / 0.705 (2022: 0.960 / 0.917). Run
+# at 0.8 against 0.65 (quality-lead2mc-t80.json): gold text in the answer 2022 40.1 -> 39.6,
+# 2023-2024 22.2 -> 20.8, both still at or above the code before the articles' leads joined the
+# evidence (38.5 / 20.8 at 0.65, quality-age0.2.json). Earlier (before the `stale` signal and the
+# leads) 0.8 reached only 0.625 recall and cost 1.4 / 2.8 points of gold text (quality-prefix.json).
