@@ -174,28 +174,22 @@ class Manifest:
         rows = self.db.execute("SELECT DISTINCT source FROM chunks WHERE source IS NOT NULL AND source != ''")
         return sorted(str(r[0]) for r in rows)
 
+    def _rows_where(self, column: str, values: Sequence[str], also: str = "") -> Iterator[dict[str, Any]]:
+        """Full chunk rows whose `column` is one of `values` (and `also`, an extra SQL condition)."""
+        for start in range(0, len(values), 500):
+            part = list(values[start : start + 500])
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE {column} IN ({marks}){also}"
+            for row in self.db.execute(sql, part):
+                yield dict(zip(CHUNK_COLS, row, strict=True))
+
     def chunk_rows(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Full rows for the given chunk ids."""
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 500):
-            part = list(ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE chunk_id IN ({marks})"
-            for row in self.db.execute(sql, part):
-                out[str(row[0])] = dict(zip(CHUNK_COLS, row, strict=True))
-        return out
+        return {str(r["chunk_id"]): r for r in self._rows_where("chunk_id", ids)}
 
     def lead_rows(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Full rows of the first chunk of each given article, by article id."""
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(article_ids), 500):
-            part = list(article_ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT {', '.join(CHUNK_COLS)} FROM chunks WHERE article_id IN ({marks}) AND idx = 0"
-            for row in self.db.execute(sql, part):
-                record = dict(zip(CHUNK_COLS, row, strict=True))
-                out[str(record["article_id"])] = record
-        return out
+        return {str(r["article_id"]): r for r in self._rows_where("article_id", article_ids, " AND idx = 0")}
 
     def chunks(self, ids: Iterable[str] | None = None, batch: int = 512) -> Iterator[list[Chunk]]:
         """Indexed chunks as Chunk objects (to re-store them), in batches; ids=None: all of them.
