@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MONTH_NAMES = tuple(calendar.month_name)[1:]  # the English names, the only list of them
@@ -50,6 +51,11 @@ def published_day(text: str | None) -> dt.date | None:
         return parse_day(text or "")
     except ValueError:
         return None
+
+
+def newest_day(published: Iterable[str | None]) -> dt.date | None:
+    """The newest of the reports' days (`published_at` values), None when no day is known."""
+    return max(filter(None, map(published_day, published)), default=None)
 
 
 def age_share(day: dt.date | None, newest: dt.date | None, grace_days: int, span_days: int) -> float | None:

@@ -23,7 +23,7 @@ from assistant.answer.offline.weights import (
     W_CHOICE_COSINE,
     W_CHOICE_WORDS,
 )
-from assistant.dates import age_share, published_day
+from assistant.dates import age_share, newest_day, published_day
 from assistant.models import Passage
 from assistant.text import STOP, split_sentences, stem
 
@@ -177,7 +177,7 @@ def pick_choice(question: str, choices: list[str], passages: list[Passage], qvec
     pool = list(passages)
     for i in real:
         pool += search(f"{question} {choices[i]}") if search else []
-    newest = max(filter(None, (published_day(p.published_at) for p in passages)), default=None)
+    newest = newest_day(p.published_at for p in passages)
     units = pool_units(list({p.chunk_id: p for p in pool}.values()), newest)
     weights = question_weights(question, forms, units)
     marks = _vec([[mention(f, u.toks, u.stems) for f in forms] for u in units]).reshape(len(units), -1)

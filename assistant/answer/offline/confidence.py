@@ -27,7 +27,7 @@ from assistant.answer.offline.weights import (
     STALE_GRACE_DAYS,
     STALE_SPAN_DAYS,
 )
-from assistant.dates import age_share, names_year, published_day
+from assistant.dates import age_share, names_year, newest_day, published_day
 from assistant.text import STOP
 
 Terms = Callable[[str], list[str]]  # text -> rarity terms (the BM25 tokenizer)
@@ -93,7 +93,7 @@ def staleness(question: str, best: Any, passages: Sequence[Any]) -> float:
     unknown. Measured against the newest passage, not today: a folder of old articles is not stale."""
     if names_year(question):
         return 0.0
-    newest = max(filter(None, (published_day(p.published_at) for p in passages)), default=None)
+    newest = newest_day(p.published_at for p in passages)
     age = age_share(published_day(best.published_at), newest, STALE_GRACE_DAYS, STALE_SPAN_DAYS)
     return 0.0 if age is None else age
 

@@ -32,7 +32,14 @@ from assistant.answer.offline.weights import (
     W_SENTENCE_COSINE,
     W_SENTENCE_WORDS,
 )
-from assistant.dates import age_share, month_pattern, names_year, published_day, relative_mentions
+from assistant.dates import (
+    age_share,
+    month_pattern,
+    names_year,
+    newest_day,
+    published_day,
+    relative_mentions,
+)
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
 from assistant.text import Sentence, content_terms, split_sentences, stem, words
 
@@ -114,9 +121,9 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     ages = [0.0] * len(passages)  # a question naming a year asks about that time: no report is old
     if not names_year(question):
-        days = [published_day(p.published_at) for p in passages]
-        newest = max(filter(None, days), default=None)
-        ages = [age_share(d, newest, AGE_GRACE_DAYS, AGE_SPAN_DAYS) or 0.0 for d in days]
+        newest = newest_day(p.published_at for p in passages)
+        ages = [age_share(published_day(p.published_at), newest, AGE_GRACE_DAYS, AGE_SPAN_DAYS) or 0.0
+                for p in passages]
     out: list[Scored] = []
     for i, cos in zip(keep, cosines, strict=True):
         s = sentences[i]
