@@ -66,9 +66,12 @@ def age_share(day: dt.date | None, newest: dt.date | None, grace_days: int, span
     return min(1.0, max(0, (newest - day).days - grace_days) / span_days)
 
 
+YEAR = r"(?:19|20)\d\d"  # a year as news writes it
+
+
 def names_year(question: str) -> bool:
     """The question names a year ("in 2024", "the 2022 World Cup"): it dates itself."""
-    return re.search(r"\b(?:19|20)\d\d\b", question) is not None
+    return re.search(rf"\b{YEAR}\b", question) is not None
 
 
 def parse_day(text: str) -> dt.date:

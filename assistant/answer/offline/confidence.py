@@ -27,14 +27,14 @@ from assistant.answer.offline.weights import (
     STALE_GRACE_DAYS,
     STALE_SPAN_DAYS,
 )
-from assistant.dates import age_share, names_year, newest_day, published_day
+from assistant.dates import YEAR, age_share, names_year, newest_day, published_day
 from assistant.text import STOP
 
 Terms = Callable[[str], list[str]]  # text -> rarity terms (the BM25 tokenizer)
 Idf = Callable[[list[str]], dict[str, float]]  # terms -> inverse document frequency in the index
 Prior = Callable[[str], float]  # word -> rarity in English at large (0 = commonest)
 
-_YEAR = re.compile(r"(?:19|20)\d\d")
+_YEAR = re.compile(YEAR)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][\w’'\-]*[A-Za-z0-9]|[A-Z]{2,})")
 
 
