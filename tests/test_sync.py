@@ -170,8 +170,9 @@ def test_metadata_edit_reaches_the_store(
     (folder / "a.md").write_text(article(7).replace("outlet2.com", "moved.example"))
     report = ingest(app, folder)
     assert report.embedded == 0 and set(assert_consistent(app)) == ids  # same text, same ids
-    assert {r["source"] for r in app.manifest.chunk_rows(sorted(ids)).values()} == {"moved.example"}
+    rows = app.manifest.chunk_rows(sorted(ids))  # what answers and Sources show
+    assert {r["source"] for r in rows.values()} == {"moved.example"}
     vec = app.embedder.embed_query("council approved new code Z0007Q")
-    hits = app.store.query(vec, 3, {"article_id": next(iter(app.store.records().values()))["article_id"]})
+    hits = app.store.query(vec, 3, {"article_id": next(iter(rows.values()))["article_id"]})
     assert [h.chunk_id for h in hits] == sorted(ids)
     assert isinstance(hits[0].score, float) and np.isfinite(hits[0].score)
