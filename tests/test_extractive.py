@@ -10,7 +10,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.answer.citations import quotations, quote_in_passage
-from assistant.answer.offline.extractive import answer_extractive, quoted, score_sentences, worth_embedding
+from assistant.answer.offline.extractive import (
+    _ground,
+    answer_extractive,
+    quoted,
+    score_sentences,
+    worth_embedding,
+)
+from assistant.answer.offline.short import short_answer
 from assistant.answer.offline.weights import SENTENCES_EMBEDDED_PER_PASSAGE
 from assistant.models import Passage
 from assistant.text import Sentence
@@ -82,3 +89,24 @@ def test_a_sentence_that_opens_with_a_quotation_is_not_shown_with_doubled_marks(
     assert answer.mode == "extractive" and f'"{said}" [1]' in answer.answer
     assert "““" not in answer.answer
     assert all(quote_in_passage(q, p.text) for q in quotations(answer.answer))
+
+
+def test_a_when_question_is_dated_by_the_day_the_report_names_not_by_a_background_year() -> None:
+    # Published 2031-05-02, a Friday: "on Tuesday" is 29 April 2031. The year sits in a clause that
+    # describes the league; it answers only a question about that description.
+    news = ("The Velmora league, which was founded by three river towns in 1998 to run the summer races, "
+            "admitted the Ostrava rowing club on Tuesday.")
+    p = passage(1, " ".join([FILLER[0], news, FILLER[1]]))
+    embedder = BagOfWords()
+    asked = [("When did the Velmora league admit the Ostrava rowing club?", "29 April 2031"),
+             ("When was the Velmora league founded?", "1998"),
+             ("What year did the Velmora league admit the Ostrava rowing club?", None)]  # a year: not Tuesday
+    for question, expected in asked:
+        scored = score_sentences(question, embedder.embed([question])[0], [p], embedder)
+        short = short_answer(question, scored[:3], scored)
+        assert short == expected, question
+        if expected is None:
+            continue
+        evidence, kept = _ground(scored[:1], scored, short)
+        assert kept == expected and evidence[0].sentence.text == news
+    assert _ground(scored[:1], scored, "30 April 2031") == (scored[:1], None)  # held by no sentence

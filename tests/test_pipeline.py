@@ -86,6 +86,17 @@ def test_seed_follow_up_where_and_what_was_said(make_app: Callable[..., App]) ->
     assert [c.n for c in first.citations] == [1] and {p.n for p in first.passages} == {1}
 
 
+def test_seed_when_questions_date_the_news_not_the_background(make_app: Callable[..., App]) -> None:
+    # "The SCO, which was founded ... in 2001 ..., added Belarus ... on Thursday." (published 2024-07-04)
+    app = make_app()
+    _ingest(app, SEED.parent)
+    joined = ask(app, "When did Belarus join the SCO?", AskOptions())
+    assert joined.answer.startswith("4 July 2024.") and "(on Thursday = 4 July 2024)" in joined.answer
+    assert "on Thursday" in joined.citations[0].quote
+    founded = ask(app, "When was the SCO founded?", AskOptions())
+    assert founded.answer.startswith("2001.") and "2001" in founded.citations[0].quote
+
+
 def test_as_of_excludes_later_articles_and_newest_count_wins(make_app: Callable[..., App],
                                                             tmp_path: Path) -> None:
     folder = write_articles(tmp_path / "docs", {

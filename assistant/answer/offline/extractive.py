@@ -181,10 +181,18 @@ def compose(question: str, evidence: list[Scored], short: str | None) -> tuple[s
 
 def _ground(evidence: list[Scored], scored: list[Scored],
             short: str | None) -> tuple[list[Scored], str | None]:
-    """A short answer is shown only with a cited sentence that holds it: its best sentence leads."""
+    """A short answer is shown only with a cited sentence that holds it (or, for a date, a day it
+    names relatively: "on Thursday", shown beside it as "(on Thursday = 4 July 2024)"): its best
+    sentence leads."""
     if not short:
         return evidence, short
-    holder = next((sc for sc in [*evidence, *scored] if short in sc.sentence.text), None)
+
+    def holds(sc: Scored) -> bool:
+        text = sc.sentence.text
+        days = relative_mentions(text, sc.passage.published_at)
+        return short in text or any(day == short for _, day in days)
+
+    holder = next((sc for sc in [*evidence, *scored] if holds(sc)), None)
     if holder is None:
         return evidence, None
     return [holder, *(ev for ev in evidence if ev is not holder)][:MAX_EVIDENCE], short

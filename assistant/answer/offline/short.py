@@ -13,6 +13,7 @@ from assistant.answer.offline.spans import (
     gazetteer_fit,
     in_relative_clause,
     outlet_of,
+    relative_clause_at,
     typed_short_answer,
     weighted_evidence,
 )
@@ -25,9 +26,10 @@ from assistant.answer.offline.weights import (
     MULTI_WORD_NAME,
     POSSESSIVE,
     RELATIVE_CLAUSE,
+    SLOT_GAP_TOKENS,
 )
-from assistant.dates import WEEKDAYS, month_pattern
-from assistant.text import STOP, content_terms, words
+from assistant.dates import WEEKDAYS, month_pattern, relative_mentions
+from assistant.text import STOP, content_terms, stem, words
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
 _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
@@ -41,6 +43,9 @@ _PERCENT = re.compile(r"%|\bper ?cent\b")
 PERCENT_HEADS = {"share", "percentage", "percent", "proportion", "fraction", "rate"}
 _MONTHS = month_pattern()
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}}|\d{{4}})\b")
+# "What year did it debut?": a year asked for is background (a founding, a debut); a day a report
+# names relatively ("on Wednesday") dates that report's own news, so it is no candidate then
+_ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
 _MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
 _QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
 _LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
@@ -108,6 +113,24 @@ def _mentions_head(sentence: str, cand: str, head: str) -> bool:
     return any(w.rstrip("s") in stems for w in near)
 
 
+def _date_fit(sentence: str, cand: str, q_terms: set[str]) -> float:
+    """How much a date in the sentence dates what the question asks about: it sits next to the
+    question's words (the fit halves SLOT_GAP_TOKENS words away), and one inside ", which was
+    founded in 2001," dates the thing described, not the news, unless the question asks about
+    that description (the clause holds its words)."""
+    i = sentence.find(cand)
+    if i < 0:
+        return 1.0
+    toks = words(sentence)
+    at = len(words(sentence[:i]))
+    anchors = [j for j, w in enumerate(toks) if w not in STOP and stem(w) in q_terms]
+    fit = 1.0 / (1.0 + min((abs(j - at) for j in anchors), default=len(toks)) / SLOT_GAP_TOKENS)
+    clause = relative_clause_at(sentence, i)
+    if clause is not None and not content_terms(clause) & q_terms:
+        fit *= RELATIVE_CLAUSE
+    return fit
+
+
 def _novel(candidate: str, q_terms: set[str]) -> bool:
     terms = content_terms(candidate)
     return bool(terms - q_terms) and candidate.lower() not in STOP
@@ -148,16 +171,25 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
     shown: dict[str, str] = {}
     for sc, weight in weighted_evidence(top):
         outlet = outlet_of(sc.passage)
-        for cand in dict.fromkeys(candidates(sc.sentence.text, kind, known)):
+        text = sc.sentence.text
+        found = [(cand, cand) for cand in dict.fromkeys(candidates(text, kind, known))]
+        if kind == "date" and not _ASKS_YEAR.search(question):  # "on Thursday", 2024-07-04: 4 July 2024
+            found += [(phrase, day) for phrase, day in relative_mentions(text, sc.passage.published_at)]
+        for cand, answer in found:
             if not _novel(cand, q_terms | said_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
                 continue
-            key = cand.lower()
-            bonus = HEAD_NEAR if head and _mentions_head(sc.sentence.text, cand, head) else 0.0
+            key = answer.lower()
+            bonus = HEAD_NEAR if head and _mentions_head(text, cand, head) else 0.0
             bonus += MULTI_WORD_NAME if kind == "name" and len(cand.split()) > 1 else 0.0
-            ctx = context_weight(sc.sentence.text, cand, where) if kind == "name" else 1.0
+            if kind == "name":
+                ctx = context_weight(text, cand, where)
+            elif kind == "date":
+                ctx = _date_fit(text, cand, q_terms)
+            else:
+                ctx = 1.0
             ctx *= gazetteer_fit(key, head)
             tally[key] = tally.get(key, 0.0) + weight * ctx * (1.0 + bonus)
-            shown.setdefault(key, cand)
+            shown.setdefault(key, answer)
     if not tally:
         return None
     ranked = sorted(tally, key=lambda k: (-tally[k], len(k)))

@@ -109,9 +109,15 @@ def gazetteer_fit(key: str, head: str | None) -> float:
 _RELATIVE = re.compile(r",\s+(?:which|who|whose|whom)\b[^,]*,")
 
 
+def relative_clause_at(sentence: str, offset: int) -> str | None:
+    """The ", which was founded by X," clause the offset is in (a description of something else,
+    not the news), or None."""
+    return next((m.group(0) for m in _RELATIVE.finditer(sentence) if m.start() < offset < m.end()), None)
+
+
 def in_relative_clause(sentence: str, offset: int) -> bool:
     """True inside ", which was founded by X,": a description of something else, not the news."""
-    return any(m.start() < offset < m.end() for m in _RELATIVE.finditer(sentence))
+    return relative_clause_at(sentence, offset) is not None
 
 
 def _acronym(span: str) -> str:
