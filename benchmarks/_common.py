@@ -28,6 +28,13 @@ STORES = ROOT / "benchmarks" / "stores"
 ASSISTANT = [sys.executable, "-m", "assistant"]
 
 
+def set_arguments(ap: Any) -> None:
+    """--sets and each set's store folder: the options every two-set benchmark takes."""
+    ap.add_argument("--sets", default="2022,2324")
+    ap.add_argument("--store-2022", type=Path, default=STORES / "rtqa2022")
+    ap.add_argument("--store-2324", type=Path, default=STORES / "rtqa2324")
+
+
 def need_data() -> None:
     """Exit with a one-line reason when the shared RealTime QA data is not beside the repository."""
     missing = [str(p) for pair in SETS.values() for p in pair if not p.exists()]

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, SETS, STORES, need_data, pct, run_cli, write_result
+from _common import RESULTS, ROOT, SETS, need_data, pct, run_cli, set_arguments, write_result
 
 DATA = ROOT / "benchmarks" / "data"
 PUBLISHED_2022 = {
@@ -154,11 +154,9 @@ def followups(name: str, store: Path, work: Path, jobs: int | None) -> dict[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="2022,2324")
+    set_arguments(ap)
     ap.add_argument("--only", default="mc,refusal,followups")
     ap.add_argument("--full", action="store_true", help="all 2,917 questions of 2023-2024, not the sample")
-    ap.add_argument("--store-2022", type=Path, default=STORES / "rtqa2022")
-    ap.add_argument("--store-2324", type=Path, default=STORES / "rtqa2324")
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--name", default="quality")
     ap.add_argument("--resume", action="store_true",

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SETS, STORES, need_data, pct, write_result
+from _common import ROOT, SETS, need_data, pct, set_arguments, write_result
 
 DATA = ROOT / "benchmarks" / "data"
 GRID = {  # candidate preferences searched by --fit, for each kind of cue
@@ -102,11 +102,9 @@ def fit(rows: list[dict[str, Any]], found: list[Any], start: dict[str, Any]) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="2022,2324")
+    set_arguments(ap)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--fit", action="store_true")
-    ap.add_argument("--store-2022", type=Path, default=STORES / "rtqa2022")
-    ap.add_argument("--store-2324", type=Path, default=STORES / "rtqa2324")
     ap.add_argument("--name", default="retrieval")
     args = ap.parse_args()
     need_data()

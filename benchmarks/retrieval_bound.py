@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import STORES, need_data, pct, write_result
+from _common import need_data, pct, set_arguments, write_result
 from retrieval import _questions
 
 KS = (5, 20, 40, 100, 300, 1000)
@@ -154,9 +154,7 @@ def _regather(ret: Any, found: Any, base: list[list[str]], windowed: list[list[s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="2022,2324")
-    ap.add_argument("--store-2022", type=Path, default=STORES / "rtqa2022")
-    ap.add_argument("--store-2324", type=Path, default=STORES / "rtqa2324")
+    set_arguments(ap)
     ap.add_argument("--name", default="retrieval-bound")
     args = ap.parse_args()
     need_data()
