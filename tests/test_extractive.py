@@ -110,3 +110,17 @@ def test_a_when_question_is_dated_by_the_day_the_report_names_not_by_a_backgroun
         evidence, kept = _ground(scored[:1], scored, short)
         assert kept == expected and evidence[0].sentence.text == news
     assert _ground(scored[:1], scored, "30 April 2031") == (scored[:1], None)  # held by no sentence
+
+
+def test_a_sentence_that_is_itself_a_question_is_no_evidence() -> None:
+    # An explainer's headings echo the question's words but answer nothing.
+    heading = "When will the Velmora bridge open to traffic?"
+    quoted_heading = "“Why is the Velmora bridge late?”"
+    news = "Engineers said the Velmora bridge will open to cars in June after a final inspection."
+    p = passage(1, " ".join([heading, news, quoted_heading, FILLER[0]]))
+    question = "When will the Velmora bridge open to traffic?"
+    embedder = BagOfWords()
+    scored = score_sentences(question, embedder.embed([question])[0], [p], embedder)
+    texts = [s.sentence.text for s in scored]
+    assert heading not in texts and quoted_heading not in texts
+    assert texts[0] == news

@@ -52,6 +52,11 @@ _IN_PLACE = re.compile(r"\b(?:in|at|near|outside)\s+(?:the\s+)?[A-Z][a-z]")  # "
 BEST_GUESS = "The articles do not say this directly; closest report:"
 
 
+# A sentence that is itself a question ("When is Queen Elizabeth II's funeral?", an explainer's
+# heading) answers nothing, and its wording echoes the question's: it is no evidence.
+_ASKS = re.compile(r"\?[\s”’\"')\]]*$")
+
+
 @dataclass(frozen=True)
 class Scored:
     """A candidate evidence sentence with its score parts."""
@@ -105,6 +110,7 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     sentences = [
         s for p_i, p in enumerate(passages)
         for s in split_sentences(p.text, p_i)[:MAX_SENTENCES_PER_PASSAGE]
+        if not _ASKS.search(s.text)
     ]
     if not sentences:
         return []
