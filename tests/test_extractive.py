@@ -124,3 +124,17 @@ def test_a_sentence_that_is_itself_a_question_is_no_evidence() -> None:
     texts = [s.sentence.text for s in scored]
     assert heading not in texts and quoted_heading not in texts
     assert texts[0] == news
+
+
+def test_an_amount_is_the_whole_amount_and_never_a_day_or_a_time() -> None:
+    embedder = BagOfWords()
+    cases = [  # (sentence, question, short answer)
+        ("The Velmora council bought the old ferry terminal on Oct. 27, paying $44 million for the site.",
+         "How much did the Velmora council pay for the ferry terminal?", "$44 million"),
+        ("The Velmora dock strike began at 12:01 a.m. and 3,200 workers joined it.",
+         "How many workers joined the Velmora dock strike?", "3,200"),
+    ]
+    for sentence, question, expected in cases:
+        p = passage(1, " ".join([FILLER[0], sentence, FILLER[1]]))
+        scored = score_sentences(question, embedder.embed([question])[0], [p], embedder)
+        assert short_answer(question, scored[:3], scored) == expected, question
