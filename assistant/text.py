@@ -62,7 +62,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def split_sentences(text: str, passage_index: int = 0, min_chars: int = 20) -> list[Sentence]:
+MIN_SENTENCE_CHARS = 20  # shorter pieces are headings, credits and list items, not sentences
+
+
+def split_sentences(text: str, passage_index: int = 0, min_chars: int = MIN_SENTENCE_CHARS) -> list[Sentence]:
     """Verbatim sentences of `text` of at least `min_chars` characters."""
     return [Sentence(text[a:b], a, passage_index) for a, b in sentence_spans(text)
             if b - a >= min_chars]

@@ -41,7 +41,7 @@ from assistant.dates import (
     relative_mentions,
 )
 from assistant.models import NOT_FOUND, Answer, Citation, Passage
-from assistant.text import Sentence, content_terms, split_sentences, stem, words
+from assistant.text import MIN_SENTENCE_CHARS, Sentence, content_terms, split_sentences, stem, words
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"hundred|thousand|million|billion|dozens?)\b", re.I)
@@ -55,6 +55,29 @@ BEST_GUESS = "The articles do not say this directly; closest report:"
 # A sentence that is itself a question ("When is Queen Elizabeth II's funeral?", an explainer's
 # heading) answers nothing, and its wording echoes the question's: it is no evidence.
 _ASKS = re.compile(r"\?[\s”’\"')\]]*$")
+
+
+# A photo gallery's furniture ("Hide Caption 3 of 49 Photos:", "Prev Next") and a caption's leading
+# credit ("Marco Garcia/AP Lava flows ...", "AFP/Getty Images A man sits ...") are no part of what a
+# caption says (captions do carry facts): the sentence is quoted without them.
+_GALLERY_LEAD = re.compile(r".*?\bHide Caption \d+ of \d+\s+(?:Photos:\s+)*(?=\S)")
+_GALLERY_TAIL = re.compile(r"\s*\bPrev Next\b.*$")
+_AGENCIES = ("Getty Images|AFP|AP|Reuters|Shutterstock|Bloomberg|EPA-EFE|EPA|Sipa USA|NurPhoto|Alamy"
+             "|Anadolu Agency")
+_CREDIT = re.compile(rf"([^.,;:!?“”\"]{{0,80}}?)/(?:{_AGENCIES})(?:/Getty Images)?(?: via Getty Images)?"
+                     r"\s+(?=[A-Z“\"])")
+
+
+def _without_credit(s: Sentence) -> Sentence:
+    """The sentence without a gallery's furniture and a leading photo credit (a verbatim part of it)."""
+    lead = _GALLERY_LEAD.match(s.text)
+    cut = lead.end() if lead else 0
+    m = _CREDIT.match(s.text, cut)
+    if m is not None and all(w[:1].isupper() for w in re.split(r"[\s/]+", m.group(1)) if w):
+        cut = m.end()
+    tail = _GALLERY_TAIL.search(s.text, cut)
+    end = tail.start() if tail else len(s.text)
+    return s if (cut, end) == (0, len(s.text)) else Sentence(s.text[cut:end], s.start + cut, s.passage_index)
 
 
 @dataclass(frozen=True)
@@ -109,8 +132,8 @@ def score_sentences(question: str, qvec: np.ndarray, passages: list[Passage],
     question's own words for the sentence."""
     sentences = [
         s for p_i, p in enumerate(passages)
-        for s in split_sentences(p.text, p_i)[:MAX_SENTENCES_PER_PASSAGE]
-        if not _ASKS.search(s.text)
+        for s in map(_without_credit, split_sentences(p.text, p_i)[:MAX_SENTENCES_PER_PASSAGE])
+        if not _ASKS.search(s.text) and len(s.text) >= MIN_SENTENCE_CHARS
     ]
     if not sentences:
         return []
