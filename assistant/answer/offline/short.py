@@ -49,6 +49,9 @@ _ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
 _MONTH_BEFORE = re.compile(rf"\b(?:{month_pattern(abbreviated=True)})\.?\s+$", re.I)
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")  # a bare year ("in 2021") dates something; it counts nothing
+
+
 def _day_of_month(before: str) -> bool:
     """The text before a number ends in a month ("Oct. ", "October "): the number is a day."""
     m = _MONTH_BEFORE.search(before)
@@ -101,7 +104,8 @@ def candidates(sentence: str, kind: str, known: frozenset[str] = frozenset()) ->
         found += _MONEY.findall(sentence)
     if kind in ("number", "money"):  # "Oct. 27" is a day, "12:01" a time: not amounts; "27," drops its comma
         found += [m.group(0).rstrip(",.") for m in _NUMBER.finditer(sentence)
-                  if not _day_of_month(sentence[: m.start()]) and not _clock(sentence, m.start(), m.end())]
+                  if not _day_of_month(sentence[: m.start()]) and not _clock(sentence, m.start(), m.end())
+                  and not _YEAR.fullmatch(m.group(0).rstrip(",."))]
         found = [f for f in found if not any(_inside(f, g) for g in found)]  # "$44 billion", not "44 billion"
     if kind == "date":
         found += _DATE.findall(sentence)
