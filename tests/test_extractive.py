@@ -133,7 +133,7 @@ def test_an_amount_is_the_whole_amount_and_never_a_day_or_a_time() -> None:
          "How much did the Velmora council pay for the ferry terminal?", "$44 million"),
         ("The Velmora dock strike began at 12:01 a.m. and 3,200 workers joined it.",
          "How many workers joined the Velmora dock strike?", "3,200"),
-        ("In 2019 the Velmora mayor, then 58, opened the new harbour.",
+        ("The Velmora mayor opened the new harbour in 2019 at the age of 58.",
          "How old was the Velmora mayor when the harbour opened?", "58"),
     ]
     for sentence, question, expected in cases:
