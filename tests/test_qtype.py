@@ -18,6 +18,10 @@ from assistant.answer.offline.qtype import cue_type, expected_type
     ("What price did the auction house set for the violin?", "money", "price"),
     ("Who chaired the committee hearing?", "name", None),
     ("Why did the airline cancel the flights?", "other", None),
+    ("Who is Ilsa Marrow?", "other", None),  # who she is: a description, not a name
+    ("And who was Admiral Brel Ostrava?", "other", None),
+    ("Who is Velmora's harbour master?", "name", None),
+    ("Who is Velmora Port Authority Chief?", "name", None),  # a role: its holder's name
 ])
 def test_expected_type(question: str, kind: str, head: str | None) -> None:
     assert expected_type(question) == (kind, head)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.offline.gazetteer import GAZETTEERS
-from assistant.answer.offline.spans import HEAD_LABELS, PLACE, labels_for
+from assistant.answer.offline.spans import HEAD_LABELS, PERSON, PLACE, labels_for
 from assistant.text import STOP
 
 NUMERIC_HEADS = {"magnitude", "toll", "age", "temperature", "score", "percentage", "percent", "number",
@@ -66,12 +66,19 @@ def _which_what(word: str, after: list[str]) -> tuple[str, str | None] | None:
     return _kind_of_head(head), head
 
 
+# "Who is Liz Truss?": a name and nothing else after "who is" ("Who is the UK Prime Minister?" asks for one)
+_WHO_IS_NAME = re.compile(r"\s*(?:[Aa]nd\s+)?[Ww]ho\s+(?:is|was|are|were)\s+((?:[A-Z][\w.'’-]*\s*)+)\??\s*$")
+
+
 def expected_type(question: str) -> tuple[str, str | None]:
     """(kind, head noun): kind is name | number | money | date | other.
 
     "other" asks for an event, a reason, a way or a statement ("what did X say", "why", "how"):
     no short answer fits it, the cited sentences answer it.
     """
+    m = _WHO_IS_NAME.match(question)
+    if m and m.group(1).split()[-1].lower().strip(".") not in HEAD_LABELS[PERSON]:
+        return "other", None  # "Who is Liz Truss?" asks who she is ("Who is UK Prime Minister?": a name)
     q = question.lower()
     if re.search(r"\bhow much\b|\bhow expensive\b", q):
         return "money", None
