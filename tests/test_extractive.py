@@ -142,15 +142,17 @@ def test_an_amount_is_the_whole_amount_and_never_a_day_or_a_time() -> None:
         assert short_answer(question, scored[:3], scored) == expected, question
 
 
-def test_a_gallery_caption_is_quoted_without_its_furniture_and_photo_credit() -> None:
+def test_captions_and_video_titles_are_quoted_without_their_furniture_and_photo_credit() -> None:
     text = ("Hide Caption 3 of 12 Photos: Photos: Velmora's Ilsa Marrow lifts the harbour regatta cup after "
-            "the final race. Jon Brel/AP Ilsa Marrow waves to the crowd from the winning boat Prev Next")
+            "the final race. Jon Brel/AP Ilsa Marrow waves to the crowd from the winning boat Prev Next\n"
+            "Video Ad Feedback Watch the Velmora harbour regatta cup final in full 04:20 - Source: CNN")
     p = passage(1, text)
     question = "Who lifted the Velmora harbour regatta cup?"
     embedder = BagOfWords()
     scored = score_sentences(question, embedder.embed([question])[0], [p], embedder)
     texts = {s.sentence.text for s in scored}
     assert texts == {"Velmora's Ilsa Marrow lifts the harbour regatta cup after the final race.",
-                     "Ilsa Marrow waves to the crowd from the winning boat"}
+                     "Ilsa Marrow waves to the crowd from the winning boat",
+                     "Watch the Velmora harbour regatta cup final in full"}
     assert all(text[s.sentence.start : s.sentence.start + len(s.sentence.text)] == s.sentence.text
                for s in scored)  # still verbatim, at its place

@@ -57,11 +57,13 @@ BEST_GUESS = "The articles do not say this directly; closest report:"
 _ASKS = re.compile(r"\?[\s”’\"')\]]*$")
 
 
-# A photo gallery's furniture ("Hide Caption 3 of 49 Photos:", "Prev Next") and a caption's leading
-# credit ("Marco Garcia/AP Lava flows ...", "AFP/Getty Images A man sits ...") are no part of what a
-# caption says (captions do carry facts): the sentence is quoted without them.
-_GALLERY_LEAD = re.compile(r".*?\bHide Caption \d+ of \d+\s+(?:Photos:\s+)*(?=\S)")
-_GALLERY_TAIL = re.compile(r"\s*\bPrev Next\b.*$")
+# A photo gallery's or a video player's furniture ("Hide Caption 3 of 49 Photos:", "Prev Next",
+# "Video Ad Feedback", "04:20 - Source: CNN") and a caption's leading credit ("Marco Garcia/AP Lava
+# flows ...", "AFP/Getty Images A man sits ...") are no part of what a caption or a video's title
+# says (they do carry facts): the sentence is quoted without them.
+_FURNITURE_LEAD = re.compile(r".*?(?:\bHide Caption \d+ of \d+\s+(?:Photos:\s+)*|\bVideo Ad Feedback\s+)"
+                             r"(?=\S)")
+_FURNITURE_TAIL = re.compile(r"\s*(?:\bPrev Next\b|\b\d{1,2}:\d\d - Source: [A-Z]).*$")
 _AGENCIES = ("Getty Images|AFP|AP|Reuters|Shutterstock|Bloomberg|EPA-EFE|EPA|Sipa USA|NurPhoto|Alamy"
              "|Anadolu Agency")
 _CREDIT = re.compile(rf"([^.,;:!?“”\"]{{0,80}}?)/(?:{_AGENCIES})(?:/Getty Images)?(?: via Getty Images)?"
@@ -69,13 +71,14 @@ _CREDIT = re.compile(rf"([^.,;:!?“”\"]{{0,80}}?)/(?:{_AGENCIES})(?:/Getty Im
 
 
 def _without_credit(s: Sentence) -> Sentence:
-    """The sentence without a gallery's furniture and a leading photo credit (a verbatim part of it)."""
-    lead = _GALLERY_LEAD.match(s.text)
+    """The sentence without a gallery's or video's furniture and a leading photo credit (a verbatim
+    part of it)."""
+    lead = _FURNITURE_LEAD.match(s.text)
     cut = lead.end() if lead else 0
     m = _CREDIT.match(s.text, cut)
     if m is not None and all(w[:1].isupper() for w in re.split(r"[\s/]+", m.group(1)) if w):
         cut = m.end()
-    tail = _GALLERY_TAIL.search(s.text, cut)
+    tail = _FURNITURE_TAIL.search(s.text, cut)
     end = tail.start() if tail else len(s.text)
     return s if (cut, end) == (0, len(s.text)) else Sentence(s.text[cut:end], s.start + cut, s.passage_index)
 
