@@ -98,6 +98,18 @@ def test_a_follow_up_keeps_its_own_focus_and_carries_only_the_subject() -> None:
     assert {"India", "SCO"} <= set(chained.context)
 
 
+def test_a_follow_up_does_not_carry_how_the_question_was_asked() -> None:
+    from assistant.answer.rewrite import offline_followup
+
+    history = [("How many homes did the Velmora floods destroy this week?", "About 300 [1].")]
+    f = offline_followup(history, "Which river burst its banks?")
+    assert {"Velmora", "floods"} <= set(f.context) and "many" not in f.context
+    asked = offline_followup([("What happened to the Velmora ferry?", "It sank [1].")], "Where did it sink?")
+    assert "Velmora" in asked.context and "happened" not in asked.context
+    chained = offline_followup([("When did that happen? (Velmora ferry)", "On Monday [1].")], "Where was it?")
+    assert "happen" not in chained.context and "Velmora" in chained.context
+
+
 @pytest.mark.parametrize(("rewrite", "problem"), [
     ("Who represented India at the 2024 SCO summit in Kazakhstan?", None),
     ("Which Indian official represented India at the SCO summit", None),  # asks, without "?"

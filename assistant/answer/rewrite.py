@@ -44,6 +44,11 @@ _STOPWORDS = (
         )
     )
 )
+# The light words of how a question was asked ("what happened", "how many", "did it get", "make"):
+# no subject of the conversation, so a follow-up does not carry them. (Time words stay: "latest",
+# "this week" date the news the conversation is about.)
+_LIGHT = frozenset(_words("happen happens happening many much get gets got getting make makes take takes "
+                          "go goes going come comes become becomes"))
 _PREFIX = re.compile(r"^(?:standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")  # "in 2024 [1][2]." -> "in 2024."
@@ -186,7 +191,8 @@ def offline_rewrite(history: list[tuple[str, str]], question: str) -> str:
 def topic_terms(text: str) -> list[str]:
     """What a question is about: its names and years first, then content words that are not
     verbs of what happened (joined, represented), in order, without duplicates."""
-    terms = [t for t in key_terms(text) if _is_name(t) or not t.casefold().endswith(_VERB_ENDINGS)]
+    terms = [t for t in key_terms(text) if (_is_name(t) or not t.casefold().endswith(_VERB_ENDINGS))
+             and t.casefold() not in _LIGHT]
     first = re.findall(r"[\w'’-]+", text)[:1]
     return [t for t in terms if not (first and t == first[0] and t.casefold() in _STOPWORDS)]
 
