@@ -98,3 +98,10 @@ def stem(word: str) -> str:
 def content_terms(text: str) -> set[str]:
     """Stemmed content words (no stop words, no one-letter tokens)."""
     return {stem(w) for w in words(text) if w not in STOP and len(w) > 1}
+
+
+def name_terms(text: str) -> set[str]:
+    """`content_terms` of the lettered parts of words: "COVID-19" -> {"covid"}, "F-35" -> set()
+    (what a span says beyond the question is in its letters, not in a number joined to them)."""
+    parts = [p for w in words(text) for p in w.split("-")]
+    return {stem(p) for p in parts if p not in STOP and len(p) > 1 and not p.isdigit()}

@@ -156,3 +156,13 @@ def test_captions_and_video_titles_are_quoted_without_their_furniture_and_photo_
                      "Watch the Velmora harbour regatta cup final in full"}
     assert all(text[s.sentence.start : s.sentence.start + len(s.sentence.text)] == s.sentence.text
                for s in scored)  # still verbatim, at its place
+
+
+def test_a_name_answer_is_neither_the_questions_own_words_with_a_number_nor_a_month() -> None:
+    from assistant.answer.offline.short import candidates
+    from assistant.text import name_terms
+
+    assert name_terms("COVID-19") == {"covid"} and name_terms("F-35") == set()
+    assert name_terms("Velmora Cup 2031") <= name_terms("Which team won the Velmora Cup?")
+    found = candidates("The Ostrava Rowers won the championship Feb. 12 and lost it in May.", "name")
+    assert "Ostrava Rowers" in found and not {"Feb", "May"} & set(found)

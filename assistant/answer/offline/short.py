@@ -28,8 +28,8 @@ from assistant.answer.offline.weights import (
     RELATIVE_CLAUSE,
     SLOT_GAP_TOKENS,
 )
-from assistant.dates import WEEKDAYS, month_pattern, relative_mentions
-from assistant.text import STOP, content_terms, stem, words
+from assistant.dates import MONTHS, WEEKDAYS, month_pattern, relative_mentions
+from assistant.text import STOP, content_terms, name_terms, stem, words
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
 _CAP_WORD = r"(?:[A-Z][\w’'\.\-]*|\d+(?:st|nd|rd|th)?)"
@@ -119,7 +119,8 @@ def candidates(sentence: str, kind: str, known: frozenset[str] = frozenset()) ->
                 continue  # one capitalised word opening a sentence is a name only if seen elsewhere
             while tokens and tokens[0].lower() in _LEAD:
                 tokens = tokens[1:]
-            if tokens and tokens[0].lower() not in WEEKDAYS:
+            whole = " ".join(tokens).lower().rstrip(".")
+            if tokens and tokens[0].lower() not in WEEKDAYS and whole not in MONTHS:  # "Monday", "Feb."
                 span = " ".join(tokens).removesuffix("’s").removesuffix("'s")
                 found.append(re.split(r"[’']s\s+", span)[-1])  # "California's Yosemite" -> "Yosemite"
     return [f.strip() for f in found if f.strip()]
@@ -159,8 +160,10 @@ def _date_fit(sentence: str, cand: str, q_terms: set[str]) -> float:
     return _near_fit(sentence, cand, q_terms) * (RELATIVE_CLAUSE if off else 1.0)
 
 
-def _novel(candidate: str, q_terms: set[str]) -> bool:
-    terms = content_terms(candidate)
+def _novel(candidate: str, q_terms: set[str], name: bool = False) -> bool:
+    """The candidate says something the question does not (a name: in its letters, "Super Bowl 57"
+    echoes a question about the Super Bowl; an amount's number is what it says)."""
+    terms = (name_terms(candidate) or content_terms(candidate)) if name else content_terms(candidate)
     return bool(terms - q_terms) and candidate.lower() not in STOP
 
 
@@ -205,7 +208,8 @@ def pattern_answer(question: str, kind: str, head: str | None, scored: Sequence[
         if kind == "date" and not _ASKS_YEAR.search(question):  # "on Thursday", 2024-07-04: 4 July 2024
             found += [(phrase, day) for phrase, day in relative_mentions(text, sc.passage.published_at)]
         for cand, answer in found:
-            if not _novel(cand, q_terms | said_terms) or (outlet and cand.lower().replace(" ", "") == outlet):
+            if not _novel(cand, q_terms | said_terms, kind == "name") or (
+                    outlet and cand.lower().replace(" ", "") == outlet):
                 continue
             key = answer.lower()
             bonus = HEAD_NEAR if head and _mentions_head(text, cand, head) else 0.0

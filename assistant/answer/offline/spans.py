@@ -26,7 +26,8 @@ from assistant.answer.offline.weights import (
     SLOT_LINKED,
     SLOT_UNANCHORED,
 )
-from assistant.text import STOP, content_terms, stem, words
+from assistant.dates import MONTHS, WEEKDAYS
+from assistant.text import STOP, content_terms, name_terms, stem, words
 
 # What each expected kind of answer looks like as a spaCy (OntoNotes) entity label.
 PERSON = frozenset({"PERSON"})
@@ -126,8 +127,10 @@ def _acronym(span: str) -> str:
 
 def _is_question_echo(span: str, q_terms: set[str], q_tokens: set[str]) -> bool:
     terms = content_terms(span)
-    if not terms or terms <= q_terms or span.lower() in STOP:
-        return True
+    if not terms or terms <= q_terms or span.lower() in STOP or name_terms(span) <= q_terms:
+        return True  # "COVID-19" echoes a question about "the new Covid variant"
+    if span.lower().rstrip(".") in MONTHS or span.lower() in WEEKDAYS:
+        return True  # "Feb.", "Monday": a date the parser took for a name, no answer to "who/which"
     acro = _acronym(span)
     return len(acro) >= 2 and acro.lower() in q_tokens
 
