@@ -124,3 +124,13 @@ def test_a_follow_ups_subject_is_not_its_answer(parse: SentenceParser) -> None:
     assert short_answer(q, evidence[:1], evidence, parse=parse) == "NFL"  # without the conversation
     said = ["NFL", "Jonas Berg", "safety"]
     assert short_answer(q, evidence[:1], evidence, parse=parse, said=said) == "Harbor City Hawks"
+
+
+def test_what_something_is_called_comes_from_the_name_a_sentence_gives_it(parse: SentenceParser) -> None:
+    evidence = scored(
+        ("The Ostrava Weather Service said a storm nicknamed “Grey Wolf” would reach Velmora Monday.", 0.8),
+        ("Velmora's mayor Ilsa Marrow closed the harbour before the storm.", 0.78),
+    )
+    for question in ("What is the storm that will reach Velmora called?",
+                     "The storm heading for Velmora has been nicknamed what?"):
+        assert short_answer(question, evidence, evidence, parse=parse) == "Grey Wolf", question

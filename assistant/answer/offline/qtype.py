@@ -89,6 +89,8 @@ def expected_type(question: str) -> tuple[str, str | None]:
         return "number", None
     if re.search(r"\bwhen\b|\b(?:what|which) (?:year|date|day|month)\b", q):
         return "date", None
+    if re.search(r"\b(?:called|named|nicknamed|dubbed|titled|known as)\s+what\b", q):
+        return "name", None  # "The alligator has been nicknamed what?"
     m = re.search(r"\bwhich (?:one )?of (?:these|the following|them)\s+(" + _WORD + ")?", q)
     if m:
         return "name", (m.group(1) if m.group(1) and m.group(1) not in STOP else None)

@@ -10,6 +10,7 @@ import numpy as np
 
 from assistant.answer.offline.gazetteer import COUNTRIES, GAZETTEERS
 from assistant.answer.offline.weights import (
+    CALLED_NAME,
     COUNTRY_FOR_PLACE,
     EVIDENCE_DEPTH,
     EVIDENCE_FALLOFF,
@@ -177,9 +178,23 @@ def _slot_fit(doc: Any, start: int, end: int, q_terms: set[str]) -> float:
     return (SLOT_LINKED if linked else 1.0) / (1.0 + gap / SLOT_GAP_TOKENS)
 
 
-def entity_candidates(doc: Any, wanted: frozenset[str],
-                      nouns: bool = False) -> Iterable[tuple[int, int, str]]:
-    """(start token, end token, label) of entities with a wanted label, quoted titles, noun phrases."""
+# "a new variant called FLiRT", "nicknamed “Chonkers”": the name a sentence gives something
+_CALLED = re.compile(r"\b(?:called|named|nicknamed|dubbed|titled|known as)\s+(?:the\s+)?"
+                     r"(?:[“\"]([^”\"]{2,60})[”\"]|([A-Z][\w’'.-]*(?:\s+[A-Z0-9][\w’'.-]*){0,5}))")
+# a question asking for what something is called
+ASKS_NAME = re.compile(r"\b(?:names?|named|called|nicknamed|dubbed|titled|known as)\b", re.I)
+
+
+def entity_candidates(doc: Any, wanted: frozenset[str], nouns: bool = False,
+                      called: bool = False) -> Iterable[tuple[int, int, str]]:
+    """(start token, end token, label) of entities with a wanted label, quoted titles, noun phrases,
+    and (when `called`) the names the sentence gives ("called FLiRT": label CALLED)."""
+    if called:
+        for m in _CALLED.finditer(doc.text):
+            group = 1 if m.group(1) is not None else 2
+            span = doc.char_span(m.start(group), m.end(group), alignment_mode="expand")
+            if span is not None and len(span) <= 8:
+                yield span.start, span.end, "CALLED"
     if nouns:
         for chunk in doc.noun_chunks:
             toks = [t for t in chunk if t.pos_ not in ("DET", "PRON", "NUM") and not t.is_stop]
@@ -241,16 +256,18 @@ def typed_short_answer(question: str, kind: str, head: str | None, scored: Seque
     docs = parse([sc.sentence.text for sc, _ in evidence])
     role = question_role(parse([question])[0])
     nouns = kind == "name" and bool(head) and preferred == NAMED
+    called = kind == "name" and bool(ASKS_NAME.search(question))
     tally: dict[str, float] = {}
     shown: dict[str, str] = {}
     for (sc, weight), doc in zip(evidence, docs, strict=True):
         outlet = outlet_of(sc.passage)
-        for start, end, label in dict.fromkeys(entity_candidates(doc, acceptable, nouns)):
+        for start, end, label in dict.fromkeys(entity_candidates(doc, acceptable, nouns, called)):
             text = doc[start:end].text.strip(" ,.;:’'").removesuffix("’s").removesuffix("'s")
             key = text.lower()
             if not text or _is_question_echo(text, echo_terms, echo_tokens) or key.replace(" ", "") == outlet:
                 continue
-            fit = 1.0 if label in preferred else NOUN_PHRASE_FIT if label == "NOUN" else OTHER_LABEL_FIT
+            fit = (1.0 if label in preferred else NOUN_PHRASE_FIT if label == "NOUN"
+                   else CALLED_NAME if label == "CALLED" else OTHER_LABEL_FIT)
             fit *= gazetteer_fit(key, head)
             if preferred == PLACE and key in COUNTRIES and not _gazetteers(head):
                 fit *= COUNTRY_FOR_PLACE

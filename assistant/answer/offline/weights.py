@@ -57,6 +57,8 @@ MIN_PATTERN_SUPPORT = 0.3  # below this a pattern span is not shown: the sentenc
 HEAD_SIMILARITY = 2.0  # how much the embedder's closeness of a span to the head noun counts
 HEAD_SIMILARITY_FLOOR = 0.05  # a span far from the head noun keeps at least this factor
 OTHER_LABEL_FIT = 0.35  # an entity of an acceptable but not preferred type
+CALLED_NAME = 1.0  # "what is X called": the name a sentence gives ("a variant called FLiRT") counts as
+# an entity of the preferred type, whatever the parser labels it (often nothing)
 NOUN_PHRASE_FIT = 0.6  # an untyped noun phrase for a "which X" question with a common-noun answer
 ROLE_BOOST = 3.0  # the span plays the wh-phrase's role for the question's verb (subject of "recall")
 SLOT_LINKED = 1.5  # the span is linked in the parse to one of the question's words
