@@ -28,7 +28,7 @@ from assistant.answer.offline.weights import (
     RELATIVE_CLAUSE,
     SLOT_GAP_TOKENS,
 )
-from assistant.dates import MONTHS, WEEKDAYS, month_pattern, relative_mentions
+from assistant.dates import MONTHS, WEEKDAYS, YEAR, month_pattern, relative_mentions
 from assistant.text import STOP, content_terms, name_terms, stem, words
 
 _CONNECT = r"(?:\s+(?:of|the|de|del|la|von|van|and|&|for|on)\s+|\s+|-)"
@@ -47,9 +47,15 @@ _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:,\s+\d{{4}})?|(?:{_MONTHS
 # names relatively ("on Wednesday") dates that report's own news, so it is no candidate then
 _ASKS_YEAR = re.compile(r"\b(?:what|which)\s+year\b", re.I)
 _MONTH_BEFORE = re.compile(rf"\b(?:{month_pattern(abbreviated=True)})\.?\s+$", re.I)
+_YEAR = re.compile(YEAR)  # a bare year ("in 2021") dates something; it counts nothing
+_MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
+_QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
+_LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
+         "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
 
 
-_YEAR = re.compile(r"(?:19|20)\d\d")  # a bare year ("in 2021") dates something; it counts nothing
+_PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
+         "inside", "throughout", "around"}
 
 
 def _day_of_month(before: str) -> bool:
@@ -66,16 +72,6 @@ def _clock(sentence: str, start: int, end: int) -> bool:
 def _inside(span: str, other: str) -> bool:
     """The span is part of a longer candidate ("44 billion" of "$44 billion"; "5" is not of "15")."""
     return span != other and re.search(rf"(?<![\d.,]){re.escape(span)}(?![\d.,])", other) is not None
-
-
-_MID_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][\w’'\-]+")  # a capitalised word inside a sentence
-_QUOTED = re.compile(r"[“\"]([^”\"]{3,60})[”\"]")
-_LEAD = {"the", "a", "an", "but", "and", "in", "on", "at", "as", "after", "when", "while", "for", "it",
-         "this", "that", "his", "her", "their", "its", "mr", "ms", "mrs"}
-
-
-_PREP = {"in", "at", "from", "to", "of", "near", "across", "into", "on", "for", "with", "outside",
-         "inside", "throughout", "around"}
 
 
 def context_weight(sentence: str, span: str, where: bool) -> float:
