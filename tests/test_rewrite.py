@@ -132,3 +132,16 @@ def test_llm_rewrite_that_is_no_question_falls_back_offline_and_says_so(
     assert rewritten == offline_rewrite(HISTORY, FOLLOW_UP)
     assert notes == [f'The model\'s rewrite of the follow-up ("Answer: China") is not a question: '
                      f'searched with the offline rewrite "{rewritten}" instead.']
+
+
+def test_a_repeated_pronoun_keeps_its_referent_and_a_new_one_takes_the_answer() -> None:
+    from assistant.answer.rewrite import offline_followup
+
+    first = offline_followup([("Who won the Velmora mayoral race?", "Ilsa Marrow. “Ilsa Marrow won.” [1]")],
+                             "Who did she beat?")
+    assert first.context[0] == "Ilsa Marrow"
+    history = [(first.standalone, "Jon Brel. “Marrow beat Jon Brel by 300 votes.” [1]")]
+    again = offline_followup(history, "What share of the vote did she get?")
+    assert "Jon Brel" not in again.context and "Marrow" in " ".join(again.context)
+    other = offline_followup(history, "What share of the vote did he get?")
+    assert other.context[0] == "Jon Brel"  # a new pronoun: the person the last answer named

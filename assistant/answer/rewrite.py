@@ -175,11 +175,22 @@ def offline_followup(history: list[tuple[str, str]], question: str) -> Followup:
     if carried:
         topic += [t for t in carried.group(1).split() if t not in topic]
     words = re.findall(r"[\w'’-]+", core)
-    if any(w.lower() in _PRONOUNS for w in words):
+    if any(w.lower() in _PRONOUNS for w in words) and not _same_referent(words, _PAREN.sub("", previous)):
         lead = _short_answer_of(history[-1][1])
         topic = ([lead] if lead else []) + topic
     context = tuple(t for t in dict.fromkeys(topic) if t.casefold() not in own)[:MAX_TERMS]
     return Followup(core, context)
+
+
+_PERSONS = (frozenset({"he", "him", "his"}), frozenset({"she", "her", "hers"}), frozenset({"it", "its"}),
+            frozenset({"they", "them", "their", "theirs"}))
+
+
+def _same_referent(words: list[str], previous: str) -> bool:
+    """The follow-up's pronoun was the previous question's too ("Who did he beat?" then "What share
+    did he get?"): it still means whom that question meant (carried in its context), not its answer."""
+    asked = {w.lower() for w in re.findall(r"[\w'’-]+", previous)}
+    return any(group & asked for group in _PERSONS if group & {w.lower() for w in words})
 
 
 def offline_rewrite(history: list[tuple[str, str]], question: str) -> str:
