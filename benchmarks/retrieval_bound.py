@@ -68,7 +68,7 @@ def measure(store: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from assistant.config import load_settings
     from assistant.dates import day_number
     from assistant.eval.metrics import contains, normalize_answer
-    from assistant.retrieve.hybrid import CANDIDATES, Gathered, Query, lexical_hits, rank
+    from assistant.retrieve.hybrid import CANDIDATES, Query, lexical_hits, rank
     from assistant.retrieve.recency import PREFERENCES
 
     app = build_app(load_settings({"store": str(store)}))
@@ -112,7 +112,7 @@ def measure(store: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
                 text = f"{r['question']} {c}"
                 extra.append(vec_index.top(app.embedder.embed_query(text), None, hi, None, CANDIDATES))
                 extra.append(lexical_hits(lex, text, None, hi, None, CANDIDATES))
-            with_choices = _regather(ret, found, found.base + extra, found.windowed, Gathered)
+            with_choices = _regather(ret, found, found.base + extra, found.windowed)
             picked = rank(with_choices, pref, 5)
             shown["choices"].append(shows(picked, r["answer"]))
             wrong["choices"].append(float(np.mean([shows(picked, c) for c in others])) if others else 0.0)
@@ -122,7 +122,7 @@ def measure(store: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
         words = _feedback_words(app, lex, r["question"], found.base)
         lists = [vec_index.top(moved, None, hi, None, CANDIDATES),
                  lexical_hits(lex, " ".join([r["question"], *words]), None, hi, None, CANDIDATES)]
-        shown["feedback"].append(shows(rank(_regather(ret, found, lists, found.windowed, Gathered),
+        shown["feedback"].append(shows(rank(_regather(ret, found, lists, found.windowed),
                                             pref, 5), r["answer"]))
     n = len(rows)
     curve = {f"{label}@{k}": round(100 * sum(x is not None and x < k for x in ranks[label]) / n, 1)
@@ -144,12 +144,14 @@ def measure(store: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _regather(ret: Any, found: Any, base: list[list[str]], windowed: list[list[str]], gathered: Any) -> Any:
+def _regather(ret: Any, found: Any, base: list[list[str]], windowed: list[list[str]]) -> Any:
     """The same question with other candidate lists (their rows read from the manifest)."""
     rows = dict(found.rows)
     missing = {c for ranked in base + windowed for c in ranked} - rows.keys()
     rows.update(ret.manifest.chunk_rows(list(missing)))
-    return gathered(base, windowed, found.cue, found.vector, rows, found.ref_day, {})
+    from assistant.retrieve.hybrid import Gathered
+
+    return Gathered(base, windowed, found.cue, found.vector, rows, found.ref_day, {})
 
 
 def main() -> None:

@@ -20,6 +20,14 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+_TOKEN = re.compile(r"[\w'’-]+")
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of a question as written (apostrophes and hyphens kept)."""
+    return _TOKEN.findall(text)
+
+
 _CONNECTORS = re.compile(
     r"^\s*(?:and|but|so|also|then|ok|okay|plus|or|what about|how about|what else|anything else)\b",
     re.IGNORECASE,
@@ -136,7 +144,7 @@ def format_history(history: list[tuple[str, str]]) -> str:
 def looks_like_followup(question: str) -> bool:
     """Starts with And / What about / ..., is very short, or names nothing of its own (no name,
     acronym or number: "Where was the summit held?", "Why did they join?")."""
-    words = re.findall(r"[\w'’-]+", question)
+    words = _tokens(question)
     if _CONNECTORS.match(question) or len(words) <= 2:
         return True
     return not _named_entities(words)
@@ -168,14 +176,15 @@ def offline_followup(history: list[tuple[str, str]], question: str) -> Followup:
         return Followup(question)
     core = _LEADING.sub("", question.strip()) or question.strip()
     core = core[0].upper() + core[1:]
-    own = {w.casefold() for w in re.findall(r"[\w'’-]+", core)}
+    own = {w.casefold() for w in _tokens(core)}
     previous = history[-1][0]
     carried = _PAREN.search(previous)
-    topic = topic_terms(_PAREN.sub("", previous))
+    asked = _PAREN.sub("", previous)
+    topic = topic_terms(asked)
     if carried:
         topic += [t for t in carried.group(1).split() if t not in topic]
-    words = re.findall(r"[\w'’-]+", core)
-    if any(w.lower() in _PRONOUNS for w in words) and not _same_referent(words, _PAREN.sub("", previous)):
+    words = _tokens(core)
+    if any(w.lower() in _PRONOUNS for w in words) and not _same_referent(words, asked):
         lead = _short_answer_of(history[-1][1])
         topic = ([lead] if lead else []) + topic
     context = tuple(t for t in dict.fromkeys(topic) if t.casefold() not in own)[:MAX_TERMS]
@@ -189,7 +198,7 @@ _PERSONS = (frozenset({"he", "him", "his"}), frozenset({"she", "her", "hers"}), 
 def _same_referent(words: list[str], previous: str) -> bool:
     """The follow-up's pronoun was the previous question's too ("Who did he beat?" then "What share
     did he get?"): it still means whom that question meant (carried in its context), not its answer."""
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", previous)}
+    asked = {w.lower() for w in _tokens(previous)}
     return any(group & asked for group in _PERSONS if group & {w.lower() for w in words})
 
 
@@ -204,7 +213,7 @@ def topic_terms(text: str) -> list[str]:
     verbs of what happened (joined, represented), in order, without duplicates."""
     terms = [t for t in key_terms(text) if (_is_name(t) or not t.casefold().endswith(_VERB_ENDINGS))
              and t.casefold() not in _LIGHT]
-    first = re.findall(r"[\w'’-]+", text)[:1]
+    first = _tokens(text)[:1]
     return [t for t in terms if not (first and t == first[0] and t.casefold() in _STOPWORDS)]
 
 
@@ -217,7 +226,7 @@ def _short_answer_of(answer: str) -> str | None:
 
 def key_terms(text: str) -> list[str]:
     """Content words of `text` in order, names first kept as written, without duplicates."""
-    words = re.findall(r"[\w'’-]+", text)
+    words = _tokens(text)
     terms: list[str] = []
     for word in words:
         clean = word.strip("'’-")
