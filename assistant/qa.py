@@ -77,17 +77,10 @@ def key_notice(app: App) -> list[str]:
 
 
 def stale_files(app: App) -> list[str]:
-    """Indexed files that changed or vanished since the last ingest."""
-    out: list[str] = []
-    for path, (size, mtime) in app.manifest.files().items():
-        try:
-            st = Path(path).stat()
-        except OSError:
-            out.append(path)
-            continue
-        if (st.st_size, st.st_mtime_ns) != (size, mtime):
-            out.append(path)
-    return out
+    """Indexed files that changed (in their bytes) or vanished since the last ingest."""
+    from assistant.index.freshness import CHECKS_FILE, changed_files
+
+    return changed_files(app.manifest, app.state_dir / CHECKS_FILE)
 
 
 def _rarity(app: App) -> Rarity | None:

@@ -128,3 +128,23 @@ def test_score_question_ignores_passages_beyond_top_k_and_zeroes_refusals() -> N
     assert scores["refusal"] == {"refused": True, "unanswerable": False}
     failed = score_question(q, None, top_k=3)
     assert failed["mode"] == "error" and failed["refusal"]["refused"] is False
+
+
+def test_refusal_precision_is_none_without_unanswerable_questions_and_markers_count() -> None:
+    from assistant.eval.questions import _question_from_obj
+    from assistant.eval.summary import ScoredRow, build_summary
+
+    objs = [{"question": "Who won the 2031 race?", "question_type": "unanswerable"},
+            {"question": "Who won the 2032 race?", "answerable": False, "question_type": "sports"},
+            {"question": "Who won the 2022 race?", "answer": "Ana", "question_type": "sports"},
+            {"question": "Who won the 2021 race?", "answer": "Bo", "question_type": "answerable"}]
+    questions = [_question_from_obj(obj, i) for i, obj in enumerate(objs, 1)]
+    assert [q.answer for q in questions] == ["", "", "Ana", "Bo"]
+    refused = {"mode": "none", "answer": "I could not find this.", "passages": [], "citations": []}
+    rows = [ScoredRow(q, score_question(q, refused, 5), 1.0) for q in questions]
+    summary = build_summary(rows, 5, {})
+    assert summary["metrics"]["refusal"] == {"n": 4, "unanswerable": 2, "refused": 4,
+                                             "precision": 0.5, "recall": 1.0}
+    answerable = summary["by_type"]["answerable"]["refusal"]  # refused, but nothing to refuse
+    assert answerable["precision"] is None and answerable["recall"] is None
+    assert summary["by_type"]["unanswerable"]["refusal"]["recall"] == 1.0

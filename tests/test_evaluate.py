@@ -271,7 +271,7 @@ def test_breakdown_by_question_type(tmp_path: Path) -> None:
         "precision": None,
         "recall": 0.0,
     }
-    assert by_type["quiz"]["refusal"]["precision"] == 0.0
+    assert by_type["quiz"]["refusal"]["precision"] is None  # refusals, but nothing to refuse
     assert by_type["quiz"]["mc"]["accuracy"] == pytest.approx(1 / 3, abs=1e-6)
     assert by_type["sports"]["refusal"]["recall"] == 1.0
     assert by_type["news"]["citations"]["all_valid"] == 1.0

@@ -72,10 +72,14 @@ def test_txt_long_first_line_gives_its_first_sentence(tmp_path: Path) -> None:
     article = one(
         write(tmp_path, "lede.txt", lede + "\nSecond paragraph.\nPublished on 2024-07-01")
     )
+    # the first sentence (not cut at "Mr." or "U.S."), shortened to a readable title at a word
     assert article.title == (
         "Mr. Smith of the U.S. Treasury said on Monday that inflation had fallen to 2.5 percent "
-        "in June, the lowest in three years."
+        "in June…"
     )
+    assert len(article.title) <= 100
+    short = one(write(tmp_path, "short.txt", "Markets rallied on Monday. " + "Words follow. " * 12))
+    assert short.title == "Markets rallied on Monday."  # a short first sentence stays whole
     assert article.published_at == "2024-07-01"
     assert article.text == lede + "\nSecond paragraph."
 
@@ -119,7 +123,10 @@ def test_seed_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(PROJECT_ROOT)
     article = one(SEED)
     first_line = SEED.read_text(encoding="utf-8").split("\n")[0]
-    assert article.title == first_line  # the lede is one sentence: the title is that sentence
+    # the lede is one long sentence: the title is its start, cut at a word, with an ellipsis
+    assert article.title == ("China’s President Xi Jinping on Thursday urged members of the Shanghai "
+                             "Cooperation Organisation…")
+    assert first_line.startswith(article.title[:-1] + " ")
     assert article.title.startswith("China’s President Xi Jinping on Thursday urged members")
     assert article.published_at == "2024-07-04"
     assert article.path == "seeds/000_e8d20170f0601f30.txt"

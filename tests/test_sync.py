@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -176,3 +177,33 @@ def test_metadata_edit_reaches_the_store(
     hits = app.store.query(vec, 3, {"article_id": next(iter(rows.values()))["article_id"]})
     assert [h.chunk_id for h in hits] == sorted(ids)
     assert isinstance(hits[0].score, float) and np.isfinite(hits[0].score)
+
+
+def test_a_remounted_folder_with_the_same_bytes_is_not_stale(
+    make_app: Callable[..., App], backend: Backend, tmp_path: Path
+) -> None:
+    folder = tiny_corpus(tmp_path / "docs", 4)
+    (folder / "wire.jsonl").write_text(json.dumps(
+        {"id": "w1", "title": "Wire", "text": "The Ombrelle canal tolls rose.", "date": "2022-09-01"}) + "\n")
+    app = make_app(**backend)
+    ingest(app, folder)
+    files = sorted(folder.iterdir())
+    for i, f in enumerate(files):  # every mtime moves (a remount), no byte changes
+        st = f.stat()
+        moved = st.st_mtime_ns + (i + 1) * 3_600_000_000_000
+        os.utime(f, ns=(moved, moved))
+    assert stale_files(app) == []
+    assert stale_files(app) == []  # the second look is answered from the check cache
+    warnings = ask(app, "How much did the Ombrelle canal tolls rise?", AskOptions()).warnings
+    assert not any("changed since the last ingest" in w for w in warnings)
+
+    edited = files[0]  # same size, other bytes, a moved mtime: still stale
+    text = edited.read_text()
+    edited.write_text(text[:-2] + ("x" if text[-2] != "x" else "y") + text[-1])
+    assert [Path(p).name for p in stale_files(app)] == [edited.name]
+
+    again = ingest(app, folder)  # the moved mtimes are recorded without reading those files again
+    assert again.files_unchanged == len(files) - 1 and again.articles_changed == 1
+    assert stale_files(app) == []
+    assert ingest(app, folder).files_unchanged == len(files)
+

@@ -140,9 +140,20 @@ def print_answer(answer: Answer, as_json: bool, streamed: TerminalStream | None 
     shown = dataclasses.replace(
         answer, warnings=[w for w in answer.warnings if not any(w.startswith(n) for n in noticed)]
     )
-    for line in render_warnings(shown):
+    for line in render_warnings(shown, terminal_width(sys.stderr)):
         click.secho(strip_offsource_links(line, allowed), err=True, dim=True)
-    click.echo(render_answer(answer))
+    click.echo(render_answer(answer, width=terminal_width(sys.stdout)))
+
+
+def terminal_width(stream: Any) -> int | None:
+    """The terminal's width in cells when `stream` is a terminal (output is wrapped to it at word
+    boundaries); None for a pipe or file, whose lines stay as they are."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):  # closed or replaced streams (tests, CliRunner)
+        return None
+    return max(20, shutil.get_terminal_size().columns)
 
 
 def _progress_bar(total_hint: int) -> Any:
@@ -213,7 +224,7 @@ def chat_io(app: App, streamed: TerminalStream | None) -> Any:
         read=lambda prompt: input(prompt),
         write=lambda text: click.echo(text),
         show_answer=show,
-        show_passages=lambda ps: click.echo(render_passages(ps)),
+        show_passages=lambda ps: click.echo(render_passages(ps, terminal_width(sys.stdout))),
         history_file=history,
     )
 

@@ -227,7 +227,14 @@ def eval_cmd(ctx: click.Context, questions: str, out: str | None, limit: int | N
              compare: str | None, jobs: int | None, top_k: int | None, as_of: dt.date | None,
              since: dt.date | None, until: dt.date | None, source: str | None, no_llm: bool,
              model: str | None, base_url: str | None) -> None:
-    """Run a question file (JSONL or one question per line) and score the answers."""
+    """Run a question file (JSONL or one question per line) and score the answers.
+
+    \b
+    A JSONL line: {"question": ..., "answer": ..., "aliases": [...], "choices": [...],
+    "answer_index": N, "gold_doc_ids": [...], "as_of": DATE, "question_type": ...}.
+    "answer": "" (or "answerable": false, or question_type "unanswerable") marks a question
+    the articles cannot answer: refusal precision and recall are scored on those.
+    """
     from assistant.cli.commands import run_eval_command
     from assistant.eval.run import default_jobs
 

@@ -106,6 +106,9 @@ def _question_from_obj(obj: Any, lineno: int) -> EvalQuestion:
     answer = _opt_str(obj, "answer")
     if answer is None and choices is not None and index is not None:
         answer = choices[index]
+    qtype = _opt_str(obj, "question_type") or _opt_str(obj, "kind") or None
+    if answer is None and _marked_unanswerable(obj, qtype):
+        answer = ""  # "" is the one spelling of "not answerable" inside the eval
     as_of = normalize_date(obj.get("as_of") or obj.get("question_date"))
     return EvalQuestion(
         id=qid,
@@ -117,9 +120,21 @@ def _question_from_obj(obj: Any, lineno: int) -> EvalQuestion:
         gold_doc_ids=_str_list(obj, "gold_doc_ids"),
         evidence=_evidence(obj),
         as_of=as_of,
-        qtype=_opt_str(obj, "question_type") or _opt_str(obj, "kind") or None,
+        qtype=qtype,
         previous=_opt_str(obj, "previous") or None,
     )
+
+
+def _marked_unanswerable(obj: dict[str, Any], qtype: str | None) -> bool:
+    """A question without an answer that its file marks as not answerable: `"answerable": false`,
+    `"unanswerable": true`, or the question type (or kind) `unanswerable`."""
+    for key, means in (("answerable", False), ("unanswerable", True)):
+        value = obj.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise _Malformed(f"'{key}' must be true or false")
+        if value is means:
+            return True
+    return qtype is not None and qtype.lower() == "unanswerable"
 
 
 def _read_lines(path: Path) -> list[str]:

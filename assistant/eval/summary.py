@@ -86,7 +86,9 @@ def _refusal(rows: Sequence[ScoredRow]) -> dict[str, Any]:
         "n": len(gold),
         "unanswerable": unanswerable,
         "refused": refused,
-        "precision": _ratio(both, refused),
+        # no unanswerable question: no refusal precision to speak of (every refusal is a miss,
+        # which the answer metrics already count), so None rather than 0.0
+        "precision": _ratio(both, refused) if unanswerable else None,
         "recall": _ratio(both, unanswerable),
     }
 

@@ -69,7 +69,7 @@ class _Batch:
     """Articles on their way through the pipeline, and the files they complete."""
 
     items: list[_Pending]
-    done_files: list[tuple[str, int, int]]
+    done_files: list[tuple[str, int, int, str | None]]  # path, size, mtime, sha256 of the bytes
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
 
@@ -118,7 +118,7 @@ class Indexer:
         self.report = IngestReport()
         self.clock = StageClock()
         self._pending: list[_Pending] = []
-        self._done_files: list[tuple[str, int, int]] = []
+        self._done_files: list[tuple[str, int, int, str | None]] = []
         self._n_pending_chunks = 0
         self._queued: set[str] = set()  # article ids queued in this run
         self._articles_done = 0
@@ -181,7 +181,7 @@ class Indexer:
         except OSError as exc:
             self.report.skipped.append(Skipped(display_path(f), _reason(exc)))
             return
-        if not force and self.manifest.file_state(key) == (st.st_size, st.st_mtime_ns):
+        if not force and self._unchanged(f, key, st.st_size, st.st_mtime_ns):
             known = self.manifest.article_ids_for_file(key)
             seen.update(known)
             self.report.files_unchanged += 1
@@ -189,6 +189,7 @@ class Indexer:
             self._tick(len(known) if f.suffix.lower() == ".jsonl" else 1)
             return
         held = self.manifest.article_ids_for_file(key)
+        sha = _sha256_or_none(f)  # before reading: bytes that change during the read differ next time
         read, failed, incomplete = self._read(f, key)
         self.clock.add("read+chunk", time.perf_counter() - t0)
         seen.update(read)
@@ -197,7 +198,23 @@ class Indexer:
         if incomplete:  # what could not be read keeps its last version (even with --prune), and
             seen.update(held)  # the file is read again next time
         elif prune or held <= read:  # else the file stays "changed" until a prune removes the rest
-            self._done_files.append((key, st.st_size, st.st_mtime_ns))
+            self._done_files.append((key, st.st_size, st.st_mtime_ns, sha))
+
+    def _unchanged(self, f: Path, key: str, size: int, mtime_ns: int) -> bool:
+        """Same size and mtime as recorded; or only the mtime moved and the bytes are the same
+        (a remounted folder): then the new mtime is recorded and nothing is read again."""
+        from assistant.index.freshness import same_bytes
+
+        state = self.manifest.file_state(key)
+        if state is None:
+            return False
+        if state == (size, mtime_ns):
+            return True
+        sha = self.manifest.file_sha256(key)
+        if not same_bytes(f, size, state[0], sha):
+            return False
+        self._done_files.append((key, size, mtime_ns, sha))
+        return True
 
     def _read(self, f: Path, key: str) -> tuple[set[str], Skipped | None, bool]:
         """Read and chunk one file and queue its articles: (ids read, why the file was skipped,
@@ -303,8 +320,8 @@ class Indexer:
             with self.manifest.transaction():
                 for p in batch.items:
                     self.manifest.put_article(p.article, p.file_path, p.content_hash, p.chunks)
-                for key, size, mtime in batch.done_files:
-                    self.manifest.set_file_state(key, size, mtime)
+                for key, size, mtime, sha in batch.done_files:
+                    self.manifest.set_file_state(key, size, mtime, sha)
             touched = {p.article.id for p in batch.items if p.check_stale}
             stale = sorted(self.parts.store.ids_for_articles(touched)
                            - self.manifest.chunk_ids_for(touched)) if touched else []
@@ -353,3 +370,12 @@ class Indexer:
         if self.progress:
             self.progress(self._articles_done, max(self._total, self._articles_done),
                           self.report.embedded)
+
+
+def _sha256_or_none(f: Path) -> str | None:
+    from assistant.index.freshness import file_sha256
+
+    try:
+        return file_sha256(f)
+    except OSError:  # vanished since it was read: the next ingest reads it again
+        return None

@@ -15,7 +15,7 @@ from assistant.models import Article, Chunk
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
-  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS articles (
   article_id TEXT PRIMARY KEY, file_path TEXT NOT NULL, content_hash TEXT NOT NULL,
   title TEXT, source TEXT, url TEXT, published_at TEXT, path TEXT);
@@ -43,6 +43,8 @@ class Manifest:
         cols = {str(r[1]) for r in self.db.execute("PRAGMA table_info(chunks)")}
         if "embed_prefix" not in cols:  # manifests written before the prefix was recorded
             self.db.execute("ALTER TABLE chunks ADD COLUMN embed_prefix TEXT")
+        if "sha256" not in {str(r[1]) for r in self.db.execute("PRAGMA table_info(files)")}:
+            self.db.execute("ALTER TABLE files ADD COLUMN sha256 TEXT")  # older manifests: NULL
 
     def close(self) -> None:
         self.db.close()
@@ -84,15 +86,25 @@ class Manifest:
         row = self.db.execute("SELECT size, mtime_ns FROM files WHERE path=?", (path,)).fetchone()
         return (int(row[0]), int(row[1])) if row else None
 
-    def set_file_state(self, path: str, size: int, mtime_ns: int) -> None:
+    def file_sha256(self, path: str) -> str | None:
+        """The sha256 of the file's bytes when it was last read (None: not recorded)."""
+        row = self.db.execute("SELECT sha256 FROM files WHERE path=?", (path,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def set_file_state(self, path: str, size: int, mtime_ns: int, sha256: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO files(path, size, mtime_ns) VALUES (?, ?, ?)",
-            (path, size, mtime_ns),
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+            (path, size, mtime_ns, sha256),
         )
 
     def files(self) -> dict[str, tuple[int, int]]:
         rows = self.db.execute("SELECT path, size, mtime_ns FROM files").fetchall()
         return {str(p): (int(s), int(m)) for p, s, m in rows}
+
+    def file_digests(self) -> dict[str, tuple[int, int, str | None]]:
+        """path -> (size, mtime_ns, sha256 or None) of every indexed file."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
+        return {str(p): (int(s), int(m), str(h) if h else None) for p, s, m, h in rows}
 
     def forget_file(self, path: str) -> None:
         self.db.execute("DELETE FROM files WHERE path=?", (path,))

@@ -25,6 +25,8 @@ _DATE_LINE = re.compile(
 )
 _META_LINE = re.compile(r"^(?P<key>title|source|url|author|by)\s*:\s*(?P<value>\S.{0,300})$", re.I)
 TITLE_MAX = 300
+# a title taken from the text itself: about a long headline's length (news headlines run 60-100)
+TEXT_TITLE_MAX = 100
 
 
 def stable_id(*parts: str) -> str:
@@ -85,11 +87,13 @@ def shorten(text: str, limit: int = TITLE_MAX) -> str:
 
 
 def title_from_line(line: str) -> str:
-    """A title from a first line: the line itself, or its first sentence when it is a paragraph."""
+    """A title from a first line: the line itself, or its first sentence when it is a paragraph,
+    cut to TEXT_TITLE_MAX characters (a sentence of text is no headline: Sources show a readable
+    start of it with an ellipsis)."""
     line = line.strip()
     if len(line.split()) > 20 or len(line) > 150:
         line = first_sentence(line)
-    return shorten(line)
+    return shorten(line, TEXT_TITLE_MAX)
 
 
 def take_date_lines(lines: list[str]) -> tuple[list[str], str | None]:
