@@ -140,9 +140,16 @@ def test_verified_answer_cites_supporting_passages() -> None:
     assert [c.n for c in v.citations] == [1] and UNSUPPORTED_TAG not in v.text
 
 
-def test_answer_without_markers_is_unverified() -> None:
-    v = verify("Belarus joined the SCO. It happened on Thursday at the summit.", seed_passages())
-    assert v.status == "unverified" and "no valid citation" in v.reasons
+def test_supported_sentences_without_markers_are_attributed_by_the_checker() -> None:
+    v = verify("Belarus was added to the SCO on Thursday.", seed_passages())
+    assert v.status == "verified" and v.attributed == ["Belarus was added to the SCO on Thursday."]
+    assert v.text == "Belarus was added to the SCO on Thursday. [1]"
+    assert [c.n for c in v.citations] == [1]
+
+
+def test_unsupported_sentences_without_markers_are_unverified() -> None:
+    v = verify("Narnia joined the SCO. It happened at a summit in Paris.", seed_passages())
+    assert v.status == "unverified" and "no valid citation" in v.reasons and not v.attributed
 
 
 def test_prompt_echo_is_unverified_even_with_a_valid_marker() -> None:

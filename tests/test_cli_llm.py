@@ -692,3 +692,42 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141
     assert "Error" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+# -- the fallback rule: a rejected model answer is replaced by a confident offline answer, a best
+# guess that agrees with what passed of the model's text, or else the refusal -----------------------
+PUTIN = "What did Putin say about relations with China?"  # offline: a best guess (0.8-0.9) on the seed
+
+
+def test_rejected_model_and_a_weak_offline_answer_give_the_refusal(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text="Putin said relations with China were at their best in Paris. "
+                               "He promised a new gas pipeline to Madrid by 2031.")
+    data = json.loads(run("ask", PUTIN, "--json").stdout)
+    assert data["llm"]["verification"] == "unverified"
+    assert data["mode"] == "none" and data["answer"] == NOT_FOUND and not data["citations"]
+    (note,) = [w for w in data["warnings"] if "failed the citation check" in w]
+    assert "showing the refusal" in note and "confidence 0.8" in note
+
+
+def test_rejected_model_with_a_passing_sentence_keeps_the_agreeing_best_guess(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text="China and Russia have forged a no limits friendship since the "
+                               "invasion of Ukraine in 2022 [1]. Putin called Xi his brother in "
+                               "Paris. He promised a gas pipeline to Madrid by 2031.")
+    data = json.loads(run("ask", PUTIN, "--json").stdout)
+    assert data["llm"]["verification"] == "unverified" and len(data["llm"]["passed"]) == 1
+    assert data["mode"] == "extractive" and data["answer"].startswith("The articles do not say this")
+    assert any("agrees with the part of the model's answer that passed" in w for w in data["warnings"])
+
+
+def test_rejected_model_and_a_confident_offline_answer_give_the_offline_answer(
+    run: Invoke, openai_server: OpenAIServer
+) -> None:
+    openai_server.enqueue(text="Narnia joined the SCO in 2024 after a summit in Paris.")
+    data = json.loads(run("ask", Q, "--json").stdout)
+    assert data["llm"]["verification"] == "unverified"
+    assert data["mode"] == "extractive" and data["answer"].startswith("Belarus.")
+    assert any(w.endswith("showing the offline answer instead.") for w in data["warnings"])

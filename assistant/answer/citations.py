@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -9,11 +10,13 @@ from assistant.models import NOT_FOUND, Citation, Passage
 from assistant.text import STOP, content_terms, sentence_spans
 
 MAX_QUOTE_CHARS = 400
-_MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3]; with the blanks before it
-    r"(?P<ws>[ \t]*)\[\s*(?:(?:article|source|passage|doc)\s*)?"
-    r"(?P<nums>\d+(?:\s*(?:[,;–-]|and)\s*(?:(?:article|source|passage|doc)\s*)?\d+)*)\s*\]",
+_KEYWORD = r"(?:article|source|passage|doc)s?\s*"
+_NUMS = rf"\d+(?:\s*(?:[,;–&-]|and)\s*(?:{_KEYWORD})?\d+)*"
+_MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3], (Article 1), (Sources 1 and 2); blanks before
+    rf"(?P<ws>[ \t]*)(?:\[\s*(?:{_KEYWORD})?(?P<nums>{_NUMS})\s*\]|\(\s*{_KEYWORD}(?P<pnums>{_NUMS})\s*\))",
     re.IGNORECASE,
 )
+_LEADING_MARKERS = re.compile(rf"(?:\s*{_MARKER.pattern})+", re.IGNORECASE)
 # what is not the claim's words: escape sequences, markdown images and link targets, bare URLs
 _NOT_WORDS = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]"
                         r"|!?\[([^\]\n]*)\]\([^)\n]*\)|https?://\S+")
@@ -38,6 +41,7 @@ class SentenceCheck:
     coverage: float | None  # share of the claim's content words in its cited passages
     missing_names: tuple[str, ...]  # names and numbers of the claim its cited passages lack
     factual: bool  # long enough to need a citation (not a lead-in, not the refusal)
+    attributed: bool = False  # the marker was added by the checker (the model wrote none)
 
 
 def check_sentences(text: str, passages: list[Passage]) -> tuple[list[SentenceCheck], str]:
@@ -45,10 +49,26 @@ def check_sentences(text: str, passages: list[Passage]) -> tuple[list[SentenceCh
     by_n = {p.n: p for p in passages}
     checks: list[SentenceCheck] = []
     last = 0
-    for start, end in sentence_spans(text):
+    for start, end in attach_markers(text, sentence_spans(text)):
         checks.append(_check_one(text[last:start], text[start:end], by_n))
         last = end
     return checks, text[last:]
+
+
+def attach_markers(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans with the markers written after a sentence's final punctuation ("... place. [1]",
+    "place.[1][2]", "place. (Article 1)") kept with that sentence, not read as the next one's start."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        lead = _LEADING_MARKERS.match(text, start) if out else None
+        if lead is not None and lead.end() > start:
+            out[-1] = (out[-1][0], lead.end())
+            rest = text[lead.end():end]
+            if not rest.strip(" \t.,;:"):
+                continue  # the span was only markers
+            start = lead.end() + len(rest) - len(rest.lstrip())
+        out.append((start, end))
+    return out
 
 
 def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCheck:
@@ -56,7 +76,7 @@ def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCh
     invalid: list[int] = []
 
     def fix(match: re.Match[str]) -> str:
-        nums = _numbers(match.group("nums"))
+        nums = _marker_numbers(match)
         good = [n for n in nums if n in by_n]
         invalid.extend(n for n in nums if n not in by_n and n not in invalid)
         valid.extend(n for n in good if n not in valid)
@@ -75,6 +95,41 @@ def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCh
         coverage, names = support(_NOT_WORDS.sub(_link_text, claim), " ".join([*cited, dates]))
     return SentenceCheck(lead, cleaned, claim, tuple(valid), tuple(invalid), missing, coverage,
                          names, _worth_citing(claim))
+
+
+def attribute(checks: list[SentenceCheck], passages: list[Passage],
+              support_min: float) -> list[SentenceCheck]:
+    """Factual sentences the model left uncited get the passage that supports them best (the same
+    support test as a cited sentence: `support_min` of its content words, every name and number),
+    marked as attributed; a sentence no passage supports stays uncited."""
+    out: list[SentenceCheck] = []
+    for c in checks:
+        if not c.factual or c.valid or c.invalid or c.quotes_missing:
+            out.append(c)
+            continue
+        best: tuple[float, int] | None = None
+        claim = _NOT_WORDS.sub(_link_text, c.claim)
+        for p in passages:
+            coverage, names = support(claim, f"{p.title}\n{p.text} {p.published_at or ''}")
+            if coverage >= support_min and not names and (best is None or coverage > best[0]):
+                best = (coverage, p.n)
+        if best is None:
+            out.append(c)
+            continue
+        end = _END_PUNCT.search(c.text)
+        cut = end.end() if end is not None else len(c.text)
+        shown = f"{c.text[:cut].rstrip()} [{best[1]}]{c.text[cut:]}"
+        out.append(dataclasses.replace(c, text=shown, valid=(best[1],), coverage=best[0],
+                                       attributed=True))
+    return out
+
+
+_END_PUNCT = re.compile(r"[.!?][\"'”’)]*\s*$")  # where an attributed marker goes (else: the end)
+
+
+def plain_claim(claim: str) -> str:
+    """A claim's words as read: escape sequences, link targets and bare URLs removed."""
+    return _NOT_WORDS.sub(_link_text, claim)
 
 
 def _link_text(m: re.Match[str]) -> str:
@@ -117,7 +172,7 @@ def is_refusal(text: str, passages: list[Passage]) -> bool:
     """The refusal sentence with no marker that names a passage."""
     numbers = {p.n for p in passages}
     return _has_refusal(text) and not any(
-        n in numbers for m in _MARKER.finditer(text) for n in _numbers(m.group("nums")))
+        n in numbers for m in _MARKER.finditer(text) for n in _marker_numbers(m))
 
 
 def citations_of(checks: list[SentenceCheck], by_n: dict[int, Passage]) -> list[Citation]:
@@ -188,6 +243,10 @@ def normalise(text: str) -> str:
 
 def _has_refusal(text: str) -> bool:
     return normalise(NOT_FOUND).rstrip(".") in normalise(text)
+
+
+def _marker_numbers(match: re.Match[str]) -> list[int]:
+    return _numbers(match.group("nums") or match.group("pnums"))
 
 
 def _numbers(group: str) -> list[int]:

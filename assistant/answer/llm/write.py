@@ -61,9 +61,12 @@ def answer_with_llm(
         )
     if result.finish_reason == "length":
         warnings.append(f"The answer was cut at the {ANSWER_TOKENS}-token limit.")
-    verdict = verify(text, kept)
+    verdict = verify(text, kept, question, choices=bool(choices))
     model = result.model or client.model
     unverified = verdict.status == "unverified"
+    block = unverified_block(verdict, model, text) if unverified else model_block(verdict, model)
+    if choices:  # the model's own pick, kept even when its answer fails the check
+        block["choice_index"] = choice_index
     return Answer(
         question=question,
         answer=verdict.text,
@@ -75,8 +78,7 @@ def answer_with_llm(
         usage=dict(result.usage) if result.usage else None,
         choice_index=choice_index,
         as_of=as_of,
-        llm=(unverified_block(verdict, model, text) if unverified
-             else model_block(verdict, model)),
+        llm=block,
     )
 
 
