@@ -174,7 +174,9 @@ def main() -> None:
         stages.append(("mc_2022", lambda: run_mc(args.store_2022, args.name, args.mc)))
     for name, stage in stages:  # the file is written after every stage: a long run shows progress
         report[name] = stage()
-        shown = {k: v for k, v in report[name].items() if k != "rows"}
+        result = report[name]
+        shown = ({k: v for k, v in result.items() if k != "rows"} if isinstance(result, dict)
+                 else result)
         print(name, json.dumps(shown, indent=1, ensure_ascii=False)[:1500], flush=True)
         write_result(args.name, report)
     print(f"wrote {write_result(args.name, report)}")

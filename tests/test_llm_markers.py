@@ -73,3 +73,26 @@ def test_an_answer_without_a_span_of_the_asked_kind_is_unverified(
     got = answer(openai_server, reply, question)
     assert got.llm is not None and got.llm["verification"] == "unverified", got.llm
     assert any("does not answer the question (no " in r for r in got.llm["reasons"])
+
+
+LOWER = CLAIM[0].lower() + CLAIM[1:]
+
+
+@pytest.mark.parametrize("reply", [
+    f"Article 1 states that {LOWER}.", f"This is supported by article 1, which states that {LOWER}.",
+    f"{CLAIM}, as stated in Article 1.", f"According to article 1, {LOWER}.",
+])
+def test_citations_written_as_words_cite_that_article(openai_server: OpenAIServer, reply: str) -> None:
+    got = answer(openai_server, reply)
+    assert got.llm is not None and got.llm["verification"] == "verified", got.llm
+    assert got.answer == f"{CLAIM}. [1]" and "attributed" not in got.llm
+
+
+def test_a_sentence_about_the_answer_itself_needs_no_citation(openai_server: OpenAIServer) -> None:
+    got = answer(openai_server, f"{CLAIM} [1]. This directly answers the question about who joined.")
+    assert got.llm is not None and got.llm["verification"] == "verified", got.llm
+
+
+def test_a_date_written_out_matches_the_reports_date(openai_server: OpenAIServer) -> None:
+    got = answer(openai_server, "Belarus was added to the SCO on July 4, 2024.")
+    assert got.llm is not None and got.llm["verification"] == "verified", got.llm

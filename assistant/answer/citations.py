@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.models import NOT_FOUND, Citation, Passage
@@ -17,6 +19,20 @@ _MARKER = re.compile(  # [1], [1, 2], [2-4], [Article 3], (Article 1), (Sources 
     re.IGNORECASE,
 )
 _LEADING_MARKERS = re.compile(rf"(?:\s*{_MARKER.pattern})+", re.IGNORECASE)
+# Citations written as words: "Article 2 states that ...", "This is supported by article 1, which
+# states that ...", "..., as stated in Article 1.", "according to article 3"; and the same without
+# a number ("The article states that ..."), which cites nothing but is no part of the claim.
+_SAYS = r"(?:states?|says?|reports?|mentions?|notes?|explains?|confirms?|shows?|indicates?|writes?)"
+_REF_LEAD = re.compile(
+    rf"^(?:this is (?:supported|confirmed|stated|mentioned|shown) (?:by|in)\s+)?(?:the\s+)?"
+    rf"(?:(?:article|source|passage)\s+(?P<n>\d+)|article|source)(?:\s*\([^)\n]{{0,80}}\))?,?\s*"
+    rf"(?:which\s+)?{_SAYS}(?:\s+that)?[,:]?\s+", re.IGNORECASE)
+_REF_TAIL = re.compile(
+    r",?\s*(?:as (?:stated|reported|mentioned|noted|shown|said) (?:in|by)|according to|per)\s+"
+    r"(?:the\s+)?(?:(?:article|source|passage)\s+(?P<n>\d+)\b|article\b|source\b)", re.IGNORECASE)
+# Sentences about the answer, not about the news: they need no citation.
+_META = re.compile(r"\b(?:answers? (?:the|this|your) question|the question (?:asks|is about)|"
+                   r"is the (?:correct|best|right) (?:answer|option|choice))\b", re.IGNORECASE)
 # what is not the claim's words: escape sequences, markdown images and link targets, bare URLs
 _NOT_WORDS = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]"
                         r"|!?\[([^\]\n]*)\]\([^)\n]*\)|https?://\S+")
@@ -71,9 +87,29 @@ def attach_markers(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, i
     return out
 
 
+def text_references(sentence: str) -> tuple[str, list[int]]:
+    """The sentence without its worded citations ("Article 2 states that", ", as stated in
+    Article 1"), and the article numbers they name, as [n] markers after it would."""
+    numbers: list[int] = []
+
+    def take(match: re.Match[str]) -> str:
+        if match.group("n"):
+            numbers.append(int(match.group("n")))
+        return ""
+
+    body = _REF_LEAD.sub(take, sentence.strip(), count=1)
+    body = _REF_TAIL.sub(take, body).lstrip(" ,;:")
+    if body != sentence.strip() and body[:1].islower():
+        body = body[0].upper() + body[1:]
+    return body, numbers
+
+
 def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCheck:
     valid: list[int] = []
     invalid: list[int] = []
+    sentence, worded = text_references(sentence)
+    if worded:  # shown as markers, so that the renumbered answer stays consistent
+        sentence = _with_marker(sentence, "".join(f"[{n}]" for n in dict.fromkeys(worded)))
 
     def fix(match: re.Match[str]) -> str:
         nums = _marker_numbers(match)
@@ -91,17 +127,29 @@ def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCh
     coverage: float | None = None
     names: tuple[str, ...] = ()
     if valid:
-        dates = " ".join(by_n[n].published_at or "" for n in valid)
+        dates = " ".join(dated(by_n[n]) for n in valid)
         coverage, names = support(_NOT_WORDS.sub(_link_text, claim), " ".join([*cited, dates]))
     return SentenceCheck(lead, cleaned, claim, tuple(valid), tuple(invalid), missing, coverage,
                          names, _worth_citing(claim))
 
 
-def attribute(checks: list[SentenceCheck], passages: list[Passage],
-              support_min: float) -> list[SentenceCheck]:
+def dated(p: Passage) -> str:
+    """A passage's publication date as the model saw it and as prose writes it ("2022-06-12
+    June 12, 2022"): a claim may give the report's date in either form."""
+    if not p.published_at:
+        return ""
+    try:
+        day = dt.date.fromisoformat(p.published_at[:10])
+    except ValueError:
+        return p.published_at
+    return f"{p.published_at} {day.strftime('%B')} {day.day}, {day.year}"
+
+
+def attribute(checks: list[SentenceCheck], passages: list[Passage], support_min: float,
+              fits: Callable[[str, Passage], bool] | None = None) -> list[SentenceCheck]:
     """Factual sentences the model left uncited get the passage that supports them best (the same
-    support test as a cited sentence: `support_min` of its content words, every name and number),
-    marked as attributed; a sentence no passage supports stays uncited."""
+    support test as a cited sentence: `support_min` of its content words, every name and number,
+    and `fits` when given), marked as attributed; a sentence no passage supports stays uncited."""
     out: list[SentenceCheck] = []
     for c in checks:
         if not c.factual or c.valid or c.invalid or c.quotes_missing:
@@ -110,18 +158,23 @@ def attribute(checks: list[SentenceCheck], passages: list[Passage],
         best: tuple[float, int] | None = None
         claim = _NOT_WORDS.sub(_link_text, c.claim)
         for p in passages:
-            coverage, names = support(claim, f"{p.title}\n{p.text} {p.published_at or ''}")
-            if coverage >= support_min and not names and (best is None or coverage > best[0]):
+            coverage, names = support(claim, f"{p.title}\n{p.text} {dated(p)}")
+            if coverage >= support_min and not names and (best is None or coverage > best[0]) and (
+                    fits is None or fits(claim, p)):
                 best = (coverage, p.n)
         if best is None:
             out.append(c)
             continue
-        end = _END_PUNCT.search(c.text)
-        cut = end.end() if end is not None else len(c.text)
-        shown = f"{c.text[:cut].rstrip()} [{best[1]}]{c.text[cut:]}"
-        out.append(dataclasses.replace(c, text=shown, valid=(best[1],), coverage=best[0],
-                                       attributed=True))
+        out.append(dataclasses.replace(c, text=_with_marker(c.text, f"[{best[1]}]"), valid=(best[1],),
+                                       coverage=best[0], attributed=True))
     return out
+
+
+def _with_marker(text: str, marker: str) -> str:
+    """`text` with `marker` after its final punctuation (or at its end)."""
+    end = _END_PUNCT.search(text)
+    cut = end.end() if end is not None else len(text)
+    return f"{text[:cut].rstrip()} {marker}{text[cut:]}"
 
 
 _END_PUNCT = re.compile(r"[.!?][\"'”’)]*\s*$")  # where an attributed marker goes (else: the end)
@@ -262,7 +315,8 @@ def _numbers(group: str) -> list[int]:
 def _worth_citing(claim: str) -> bool:
     """A claim of three or more words that is not the refusal sentence or a lead-in (ends ':')."""
     words = re.findall(r"\w+", claim)
-    return len(words) >= 3 and not _has_refusal(claim) and not claim.endswith(":")
+    return (len(words) >= 3 and not _has_refusal(claim) and not claim.endswith(":")
+            and not _META.search(claim))
 
 
 def _excerpt(text: str, limit: int = 80) -> str:

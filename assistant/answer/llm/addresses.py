@@ -68,12 +68,29 @@ class _Held(set[str]):
 
 def _held_text(text: str) -> _Held:
     seq = [w for w in words(text) if w]
-    held = _Held(set(seq) | content_terms(text))
+    parts = {p for w in seq if "-" in w for p in w.split("-") if p}  # "100-meter", "blink-182"
+    held = _Held(set(seq) | parts | content_terms(text))
     held.sequence = [w for w in seq if w not in STOP]
     return held
 
 
+# a sentence that names its subject by reference to the one before ("He said", "The band announced")
+_REFERS_BACK = re.compile(r"[\"“‘']?(?:He|She|It|They|This|These|Those|The (?:band|group|company|firm|"
+                          r"team|club|singer|star|actor|actress|player|star|president|minister|"
+                          r"country|city|state|agency|party|couple|pair))\b")
+_CLAUSES = re.compile(r"[;,]\s+(?=(?:but|while|whereas|although|though|and then|where)\b)|;\s+")
+
+
 def span_misplaced(question: str, claim: str, cited_texts: list[str]) -> str | None:
+    """`clause_misplaced` for each clause of the claim ("X, but Y": two facts, two sentences)."""
+    for clause in _CLAUSES.split(claim):
+        moved = clause_misplaced(question, clause, cited_texts)
+        if moved:
+            return moved
+    return None
+
+
+def clause_misplaced(question: str, claim: str, cited_texts: list[str]) -> str | None:
     """The claim's own names and numbers (those the question does not hold) must sit where its
     article says them: in the cited sentence the claim paraphrases (the one sharing most of its
     words), and in some cited sentence with at least half of the claim's other words (at least
@@ -84,12 +101,16 @@ def span_misplaced(question: str, claim: str, cited_texts: list[str]) -> str | N
     span = [n for n in _names(claim, skip_first=False) if not _holds(n, asked)]
     if not span:
         return None
-    sentences = [_held_text(t[a:b]) for t in cited_texts for a, b in sentence_spans(t)]
+    raw = [t[a:b] for t in cited_texts for a, b in sentence_spans(t)]
+    sentences = [_held_text(r) for r in raw]
     wanted = content_terms(claim)
     # the sentence the claim paraphrases: most shared words, its own names counting too (so that of
     # two sentences about the same thing, the one holding the claim's number is taken)
-    best = max(sentences, default=_Held(),
-               key=lambda held: len(wanted & held) + sum(_holds(n, held) for n in span))
+    order = max(range(len(sentences)), default=-1,
+                key=lambda i: len(wanted & sentences[i]) + sum(_holds(n, sentences[i]) for n in span))
+    best = sentences[order] if order >= 0 else _Held()
+    if order > 0 and _REFERS_BACK.match(raw[order]):  # "The band announced...": its name came before
+        best = _Held(best | sentences[order - 1])
     rest = wanted - {t for n in span for t in content_terms(n)} - set(span)
     need = max(1, int(ANCHOR_MIN * len(rest))) if rest else 0
     beside = any(any(_holds(n, held) for n in span) and sum(_holds(t, held) for t in rest) >= need
@@ -118,6 +139,8 @@ def off_question(question: str, answer: str, cited: str, cited_articles: str,
     and a paraphrase may drop a word), and the answer or the sentences it cites (`cited`) must
     hold at least one of them: a sentence that shares nothing with the question answers
     something else, however well its article supports it."""
+    if choices:  # the option picked is the answer; a question of the quiz kind names its context
+        return None
     names, plain = anchors(question)
     said = _held_text(answer + " " + cited)
     have = _held_text(" ".join((answer, cited, cited_articles)))
@@ -128,8 +151,6 @@ def off_question(question: str, answer: str, cited: str, cited_articles: str,
         return "does not answer the question (its articles share too few of its words)"
     if (names or plain) and not any(_holds(t, said) for t in names | plain):
         return "does not answer the question (the answer and its sentences share none of its words)"
-    if choices:
-        return None
     kind, _ = expected_type(question)
     if not _has_kind(kind, answer, question):
         return f"does not answer the question (no {_KIND_WORDS[kind]} in the answer)"

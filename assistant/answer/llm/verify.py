@@ -95,7 +95,9 @@ def verify(text: str, passages: list[Passage], question: str | None = None,
     if is_refusal(text, passages):
         return Verdict("refusal", NOT_FOUND, [], [], [], [])
     checks, tail = check_sentences(text, passages)
-    checks = attribute(checks, passages, SUPPORT_MIN)
+    fits = None if not question else (
+        lambda claim, p: span_misplaced(question, claim, [f"{p.title}\n{p.text}"]) is None)
+    checks = attribute(checks, passages, SUPPORT_MIN, fits)
     by_n = {p.n: p for p in passages}
     warnings = [w for c in checks for w in sentence_warnings(c, len(by_n))]
     failing = [(c, why) for c in checks if (why := problem(c, question, by_n)) is not None]
