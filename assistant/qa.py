@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from assistant.answer.rewrite import Followup
 from assistant.app import App
 from assistant.config import Settings
 from assistant.errors import InputError, LLMError
-from assistant.models import Answer, Passage, Skipped
+from assistant.models import Answer, Passage
 
 Notice = Callable[[str], None]
 
@@ -39,15 +39,6 @@ class AskOptions:
     def uses_llm(self, settings: Settings) -> bool:
         """An LLM writes the answers: one is configured and --no-llm was not given."""
         return settings.llm_enabled and not self.no_llm
-
-
-@dataclass
-class Turn:
-    """One exchange of a conversation (for follow-up rewriting)."""
-
-    question: str
-    answer: Answer
-    history: list[tuple[str, str]] = field(default_factory=list)
 
 
 def ensure_indexed(app: App, notice: Notice) -> None:
@@ -202,8 +193,3 @@ def ask(app: App, question: str, opts: AskOptions, *, history: list[tuple[str, s
         date_window=retrieval.window.as_iso() if retrieval.window is not None else None,
         as_of=opts.as_of.isoformat() if opts.as_of else None, timings_ms=timings,
     )
-
-
-def skipped_summary(skipped: list[Skipped]) -> list[str]:
-    """One line per skipped file."""
-    return [f"skipped {s.path}: {s.reason}" for s in skipped]

@@ -95,7 +95,8 @@ def test_ask_json_llm_answer_is_citation_checked(run: Invoke, openai_server: Ope
     assert data["mode"] == "llm"
     assert data["answer"] == "Belarus joined the SCO [1]. It was also joined by Narnia. (unverified)"
     assert data["llm"] == {"model": "test-model", "verification": "partly",
-                           "failing": ["It was also joined by Narnia."]}
+                           "failing": ["It was also joined by Narnia."],
+                           "text": "Belarus joined the SCO [1]. It was also joined by Narnia [7]."}
     (cit,) = data["citations"]
     assert cit["n"] == 1 and cit["path"] == str(SEED) and cit["published_at"] == "2024-07-04"
     assert len(cit["quote"]) > 20 and cit["quote"] in SEED_TEXT

@@ -204,27 +204,6 @@ def test_openai_embedder_reports_an_unreachable_server(tmp_path: Path) -> None:
         make_embedder(settings).embed(["x"])
 
 
-def test_llama_index_adapter_retrieves_without_default_models(
-    embedders: dict[str, Embedder], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    from llama_index.core import VectorStoreIndex
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.schema import TextNode
-
-    from assistant.retrieve.dense import LlamaIndexEmbedding
-
-    adapter = LlamaIndexEmbedding(embedders["local:minilm-l6-q8"])
-    assert isinstance(adapter, BaseEmbedding) and adapter.model_name == "local:minilm-l6-q8"
-    nodes = [TextNode(text=t, id_=f"n{i}") for i, t in enumerate(
-        ["Volcano erupts in Iceland, flights cancelled.", "Parliament passes the budget bill.",
-         "Tennis star wins her third Wimbledon title."])]
-    index = VectorStoreIndex(nodes, embed_model=adapter)
-    hits = index.as_retriever(similarity_top_k=1).retrieve("Which tennis player won Wimbledon?")
-    assert hits[0].node.node_id == "n2"
-    assert len(adapter.get_text_embedding_batch(["a", "b"])) == 2
-
-
 def test_local_embedder_respects_thread_and_batch_settings(
     model_cache: Path, tmp_path: Path
 ) -> None:

@@ -277,10 +277,3 @@ class ChromaStore:
             Hit(i, dict(m or {}), 1.0 - float(dist))
             for i, m, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)
         ]
-
-    def llama_vector_store(self) -> Any:
-        """The same collection as a llama-index ChromaVectorStore (calls go through the lock). Its
-        nodes carry ids, scores and metadata; their texts are the manifest's (`chunk_rows`)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.collection)

@@ -137,9 +137,11 @@ def _reasons(text: str, checks: list[SentenceCheck], failing: int) -> list[str]:
     return reasons
 
 
-def model_block(verdict: Verdict, model: str | None) -> dict[str, Any]:
+def model_block(verdict: Verdict, model: str | None, raw: str | None = None) -> dict[str, Any]:
     """Answer.llm for a verified, partly verified or refused answer."""
     block: dict[str, Any] = {"model": model, "verification": verdict.status}
+    if raw is not None:  # what the model wrote, before the checker's markers (for audits)
+        block["text"] = raw
     if verdict.failing:
         block["failing"] = list(verdict.failing)
     if verdict.attributed:  # sentences the model left uncited, cited by the checker

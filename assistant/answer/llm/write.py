@@ -64,7 +64,7 @@ def answer_with_llm(
     verdict = verify(text, kept, question, choices=bool(choices))
     model = result.model or client.model
     unverified = verdict.status == "unverified"
-    block = unverified_block(verdict, model, text) if unverified else model_block(verdict, model)
+    block = unverified_block(verdict, model, text) if unverified else model_block(verdict, model, text)
     if choices:  # the model's own pick, kept even when its answer fails the check
         block["choice_index"] = choice_index
     return Answer(
