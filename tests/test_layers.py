@@ -15,12 +15,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
 
 LAYERS = {  # top-level part of the package -> its layer (a module may import its layer or below)
     "__init__": 0, "config": 0, "errors": 0, "models": 0, "dates": 0, "text": 0, "deadline": 0,
+    "sqlite_cache": 0,
     "ingest": 1, "store": 1, "embed": 1,
     "index": 2, "retrieve": 2, "answer": 2,
     "app": 3, "qa": 3,
     "eval": 4,
     "cli": 5, "__main__": 5,
 }  # fmt: skip
+APART = {  # parts of one layer, or of layers next to each other, that must not import one another:
+    # the answer layer receives passages and never searches or opens a store; retrieval never answers
+    "answer": {"retrieve", "store"},
+    "retrieve": {"answer"},
+}
 ONLY_UNDER = {  # third-party packages and the parts of ours allowed to import them
     "click": {"cli"},
     "llama_index": {"ingest", "embed", "store", "retrieve"},
@@ -75,6 +81,8 @@ def violations(root: Path) -> list[str]:
         for dst in sorted(targets):
             if LAYERS[part_of(dst)] > LAYERS[part_of(src)]:
                 problems.append(f"upward import: {src} -> {dst}")
+            elif part_of(dst) in APART.get(part_of(src), set()):
+                problems.append(f"{part_of(src)}/ imports {part_of(dst)}/: {src} -> {dst}")
     for src, path in ((module_name(p, root), p) for p in root.rglob("*.py")):
         mods = imports_of(path, src)
         for lib, allowed in ONLY_UNDER.items():
@@ -148,6 +156,15 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
      "click imported outside ['cli']: assistant.answer.a"),
     ({"answer/__init__.py": "", "answer/a.py": "from chromadb import Client\n"},
      "chromadb imported outside ['store']: assistant.answer.a"),
+    ({"answer/__init__.py": "", "answer/a.py": "from assistant.retrieve.hybrid import Query\n",
+      "retrieve/__init__.py": "", "retrieve/hybrid.py": ""},
+     "answer/ imports retrieve/: assistant.answer.a -> assistant.retrieve.hybrid"),
+    ({"answer/__init__.py": "", "answer/a.py": "def f():\n    from assistant.store import lexical\n",
+      "store/__init__.py": "", "store/lexical.py": ""},
+     "answer/ imports store/: assistant.answer.a -> assistant.store.lexical"),
+    ({"retrieve/__init__.py": "", "retrieve/a.py": "from assistant.answer import citations\n",
+      "answer/__init__.py": "", "answer/citations.py": ""},
+     "retrieve/ imports answer/: assistant.retrieve.a -> assistant.answer.citations"),
 ])
 def test_the_checker_finds_cycles_upward_imports_and_misplaced_libraries(
         tmp_path: Path, files: dict[str, str], expected: str) -> None:

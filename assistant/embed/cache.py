@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.store.sqlite_cache import SqliteCache, text_hash
+from assistant.sqlite_cache import SqliteCache, text_hash
 
 if TYPE_CHECKING:
     from assistant.embed import Embedder

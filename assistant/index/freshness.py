@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 from assistant.index.manifest import Manifest
-from assistant.store.sqlite_cache import SqliteCache
+from assistant.sqlite_cache import SqliteCache
 
 CHECKS_FILE = "file_checks.sqlite3"  # beside the manifest: (path, size, mtime) whose bytes matched
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS checked (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "

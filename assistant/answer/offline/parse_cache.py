@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from assistant.answer.offline.parsed import ParsedDoc
-from assistant.store.sqlite_cache import SqliteCache, text_hash
+from assistant.sqlite_cache import SqliteCache, text_hash
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parses (
