@@ -22,6 +22,7 @@ ABBREVIATIONS = (
 # a full stop after these (or after initials such as "U.S." or "J.") does not end a sentence
 _ABBREV = re.compile(r"(?:\b(?:[A-Z]\.){1,3}|\b(?:" + "|".join(ABBREVIATIONS) + r")\.)$")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)  # a reasoning model's aside
 STOP = frozenset((
     "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "but",
     "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did",

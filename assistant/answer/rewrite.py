@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from assistant.answer.llm.client import ChatClient
 from assistant.answer.llm.prompts import load_messages
 from assistant.config import Settings
-from assistant.text import content_terms
+from assistant.text import THINK, content_terms
 
 MAX_TURNS = 3  # previous turns shown to the model
 MAX_ANSWER_CHARS = 300
@@ -58,7 +58,6 @@ _STOPWORDS = (
 _LIGHT = frozenset(_words("happen happens happening many much get gets got getting make makes take takes "
                           "go goes going come comes become becomes"))
 _PREFIX = re.compile(r"^(?:standalone question|rewritten question|question)\s*:\s*", re.IGNORECASE)
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;–-]\s*\d+)*\]")  # "in 2024 [1][2]." -> "in 2024."
 
 
@@ -252,7 +251,7 @@ def _is_name(word: str) -> bool:
 
 
 def _first_line(text: str) -> str:
-    for line in _THINK.sub("", text).splitlines():
+    for line in THINK.sub("", text).splitlines():
         line = _PREFIX.sub("", line.strip()).strip().strip("\"“”'").strip()
         if line:
             return line

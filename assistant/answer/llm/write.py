@@ -13,9 +13,9 @@ from assistant.answer.llm.verify import model_block, unverified_block, verify
 from assistant.config import Settings
 from assistant.errors import LLMError
 from assistant.models import NOT_FOUND, Answer, Passage
+from assistant.text import THINK
 
 _FENCE_LIKE = re.compile(r"(?:<\s*){2,}|(?:>\s*){2,}")
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _CHOICE = re.compile(  # "Choice: B", "**Option (2)**"; "Answer: B" only when B ends the line
     r"^[\s*_#]*(?:(?:choice|option)[\s*_]*[:\-–]?[\s*_]*\(?([A-Za-z]|\d{1,2})\)?(?!\w)"
     r"|answer[\s*_]*:[\s*_]*\(?([A-Za-z])\)?[.)*_]*[ \t]*$)",
@@ -47,7 +47,7 @@ def answer_with_llm(
     t0 = time.perf_counter()
     result = client.complete(messages, on_token=on_token, max_tokens=ANSWER_TOKENS)
     elapsed = (time.perf_counter() - t0) * 1000
-    text = _THINK.sub("", result.text).strip()
+    text = THINK.sub("", result.text).strip()
     choice_index: int | None = None
     warnings = list(budget_warnings)
     if choices:
