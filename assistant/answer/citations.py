@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.dates import human_date, published_day
 from assistant.models import NOT_FOUND, Citation, Passage
 from assistant.text import STOP, content_terms, sentence_spans
 
@@ -135,14 +135,9 @@ def _check_one(lead: str, sentence: str, by_n: dict[int, Passage]) -> SentenceCh
 
 def dated(p: Passage) -> str:
     """A passage's publication date as the model saw it and as prose writes it ("2022-06-12
-    June 12, 2022"): a claim may give the report's date in either form."""
-    if not p.published_at:
-        return ""
-    try:
-        day = dt.date.fromisoformat(p.published_at[:10])
-    except ValueError:
-        return p.published_at
-    return f"{p.published_at} {day.strftime('%B')} {day.day}, {day.year}"
+    12 June 2022"): a claim may give the report's date in either form."""
+    day = published_day(p.published_at)
+    return f"{p.published_at} {human_date(day)}" if day else (p.published_at or "")
 
 
 def attribute(checks: list[SentenceCheck], passages: list[Passage], support_min: float,

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import sys
-import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +17,7 @@ import click
 
 from assistant.app import App
 from assistant.cli.render import (
+    char_cells,
     render_answer,
     render_passages,
     render_warnings,
@@ -91,8 +91,7 @@ class TerminalStream:
     def _advance(self, ch: str) -> tuple[int, int]:
         if ch == "\n":
             return self._rows + 1, 0
-        width = 0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else (
-            2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1)
+        width = char_cells(ch)
         if self._col + width > self._width:
             return self._rows + 1, width
         return self._rows, self._col + width

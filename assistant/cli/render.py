@@ -20,10 +20,16 @@ def sanitize(text: str, keep_newlines: bool = True) -> str:
     return text if keep_newlines else text.replace("\n", " ")
 
 
+def char_cells(ch: str) -> int:
+    """Terminal cells one character occupies: wide (CJK) characters two, combining marks none."""
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
 def cells(text: str) -> int:
-    """Terminal cells a text occupies: wide (CJK) characters take two, combining marks none."""
-    return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else
-               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    """Terminal cells a text occupies."""
+    return sum(char_cells(ch) for ch in text)
 
 
 def wrap(text: str, width: int | None, hanging: int | None = None) -> str:

@@ -4,10 +4,13 @@ a span of that kind. A supported answer about something else is no answer."""
 
 from __future__ import annotations
 
+import calendar
 import re
+from functools import cached_property
 
 from assistant.answer.offline.qtype import expected_type
 from assistant.answer.offline.spans import HEAD_LABELS, PERSON
+from assistant.dates import MONTHS
 from assistant.text import STOP, content_terms, sentence_spans, words
 
 # Share of the question's plain content words (not its names) that the answer and the articles it
@@ -22,12 +25,8 @@ _NUMBER_WORDS = frozenset({
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
     "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions",
     "billion", "billions", "trillion", "half", "third", "quarter", "percent"})  # fmt: skip
-_DATE_WORDS = frozenset({
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "yesterday", "today"})  # fmt: skip
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_DATE_WORDS = frozenset(MONTHS) | {d.lower() for d in calendar.day_name} | {"yesterday", "today"}
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # wider than dates.YEAR: a date answer may be historic
 _CAPITAL = re.compile(r"\b[A-Z][\w’'.-]*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
@@ -52,31 +51,33 @@ def _holds(term: str, have: set[str]) -> bool:
 
 
 def _initials(have: set[str]) -> set[str]:
-    """The initials of every run of 2-5 consecutive content words, when `have` keeps its words in
-    order (a `_Held` from `_held_text`)."""
-    seq = getattr(have, "sequence", None)
-    if not seq:
-        return set()
-    return {"".join(w[0] for w in seq[i:i + n]) for n in range(2, 6) for i in range(len(seq) - n + 1)}
+    """The initials of runs of 2-5 consecutive content words, when `have` keeps its words in order
+    (a `_Held`); a plain set has none."""
+    return have.initials if isinstance(have, _Held) else set()
 
 
 class _Held(set[str]):
     """A set of words that also keeps them in order (for acronyms)."""
 
-    sequence: list[str]
+    def __init__(self, held: set[str], sequence: list[str] | None = None) -> None:
+        super().__init__(held)
+        self.sequence = sequence or []
+
+    @cached_property
+    def initials(self) -> set[str]:
+        seq = self.sequence
+        return {"".join(w[0] for w in seq[i:i + n]) for n in range(2, 6) for i in range(len(seq) - n + 1)}
 
 
 def _held_text(text: str) -> _Held:
     seq = [w for w in words(text) if w]
     parts = {p for w in seq if "-" in w for p in w.split("-") if p}  # "100-meter", "blink-182"
-    held = _Held(set(seq) | parts | content_terms(text))
-    held.sequence = [w for w in seq if w not in STOP]
-    return held
+    return _Held(set(seq) | parts | content_terms(text), [w for w in seq if w not in STOP])
 
 
 # a sentence that names its subject by reference to the one before ("He said", "The band announced")
 _REFERS_BACK = re.compile(r"[\"“‘']?(?:He|She|It|They|This|These|Those|The (?:band|group|company|firm|"
-                          r"team|club|singer|star|actor|actress|player|star|president|minister|"
+                          r"team|club|singer|star|actor|actress|player|president|minister|"
                           r"country|city|state|agency|party|couple|pair))\b")
 _CLAUSES = re.compile(r"[;,]\s+(?=(?:but|while|whereas|although|though|and then|where)\b)|;\s+")
 
@@ -108,7 +109,7 @@ def clause_misplaced(question: str, claim: str, cited_texts: list[str]) -> str |
     # two sentences about the same thing, the one holding the claim's number is taken)
     order = max(range(len(sentences)), default=-1,
                 key=lambda i: len(wanted & sentences[i]) + sum(_holds(n, sentences[i]) for n in span))
-    best = sentences[order] if order >= 0 else _Held()
+    best = sentences[order] if order >= 0 else _Held(set())
     if order > 0 and _REFERS_BACK.match(raw[order]):  # "The band announced...": its name came before
         best = _Held(best | sentences[order - 1])
     rest = wanted - {t for n in span for t in content_terms(n)} - set(span)

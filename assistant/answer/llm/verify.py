@@ -78,7 +78,7 @@ def problem(c: SentenceCheck, question: str | None = None,
     cited = "".join(f"[{n}]" for n in c.valid)
     if (c.coverage or 0.0) < SUPPORT_MIN or c.missing_names:
         return f"not supported by {cited}"
-    if question and by_n:
+    if question and by_n and not c.attributed:  # an attributed one passed it in `attribute`
         moved = span_misplaced(question, plain_claim(c.claim),
                                [f"{by_n[n].title}\n{by_n[n].text}" for n in c.valid])
         if moved:
